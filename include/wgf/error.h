@@ -1,0 +1,60 @@
+// wgf/error.h — the exceptions wgf throws and the argument-check macro used at every public entry.
+// wgf never exits or aborts on bad input: it throws wgf::Error (what, where, why).
+#pragma once
+
+#include <cstdint>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace wgf {
+
+/// Every error wgf reports. what() reads "file:line: message [check: expr]".
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A Hessian that Cholesky could not factorise (not numerically SPD), reported when the caller
+/// asked for log det without a per-point status buffer. `point` is the batch index, `row` the
+/// 1-based row where the factorisation broke down.
+class NotPositiveDefinite : public Error {
+public:
+    NotPositiveDefinite(std::int64_t point, int row, const std::string& msg)
+        : Error(msg), m_point(point), m_row(row) {}
+    std::int64_t point() const { return m_point; }
+    int row() const { return m_row; }
+
+private:
+    std::int64_t m_point;
+    int m_row;
+};
+
+namespace detail {
+[[noreturn]] inline void throw_error(const char* file, int line, const char* expr, const std::string& msg) {
+    std::ostringstream os;
+    os << file << ":" << line << ": " << msg;
+    if (expr != nullptr && expr[0] != '\0') os << " [check: " << expr << "]";
+    throw Error(os.str());
+}
+}  // namespace detail
+
+}  // namespace wgf
+
+/// WGF_CHECK(cond, stream-expr): always on. Example: WGF_CHECK(n > 0, "empty batch: n = " << n);
+#define WGF_CHECK(cond, msg)                                                              \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            std::ostringstream wgf_check_os_;                                             \
+            wgf_check_os_ << msg;                                                         \
+            ::wgf::detail::throw_error(__FILE__, __LINE__, #cond, wgf_check_os_.str());   \
+        }                                                                                 \
+    } while (0)
+
+/// WGF_FAIL(stream-expr): throw unconditionally.
+#define WGF_FAIL(msg)                                                                     \
+    do {                                                                                  \
+        std::ostringstream wgf_check_os_;                                                 \
+        wgf_check_os_ << msg;                                                             \
+        ::wgf::detail::throw_error(__FILE__, __LINE__, "", wgf_check_os_.str());          \
+    } while (0)

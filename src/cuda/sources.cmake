@@ -1,0 +1,5 @@
+# CUDA backend sources (included by the top-level CMakeLists.txt when the CUDA backend is built).
+set(WGF_CUDA_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/cuda_state.cu
+    ${CMAKE_CURRENT_LIST_DIR}/icnn_cuda.cu
+)

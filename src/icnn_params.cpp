@@ -1,0 +1,148 @@
+// icnn_params.cpp — IcnnShape, IcnnLayout (the parameter buffer layout documented in wgf/icnn.h),
+// the reference initialisation, the convexity projection and the nominal flop model.
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "wgf/error.h"
+#include "wgf/icnn.h"
+#include "wgf/random.h"
+
+namespace wgf {
+
+int IcnnShape::max_width() const {
+    int m = 0;
+    for (int w : widths) m = w > m ? w : m;
+    return m;
+}
+
+void IcnnShape::validate() const {
+    WGF_CHECK(dim >= 1, "IcnnShape: dim must be >= 1, got " << dim);
+    WGF_CHECK(!widths.empty(), "IcnnShape: at least one layer is needed (widths is empty)");
+    for (std::size_t l = 0; l < widths.size(); ++l)
+        WGF_CHECK(widths[l] >= 1, "IcnnShape: width of layer " << l + 1 << " must be >= 1, got " << widths[l]);
+    WGF_CHECK(rank >= 1, "IcnnShape: rank must be >= 1, got " << rank);
+    WGF_CHECK(std::isfinite(strong_convexity) && strong_convexity >= 0.0,
+              "IcnnShape: strong_convexity must be finite and >= 0, got " << strong_convexity);
+    // Keep every buffer index within 2^62 elements.
+    long double total = 0;
+    int prev = 0;
+    for (int w : widths) {
+        total += static_cast<long double>(w) * (static_cast<long double>(dim) * (rank + 1) + 1 + prev);
+        prev = w;
+    }
+    WGF_CHECK(total < 4.0e18L, "IcnnShape: " << describe() << " has too many parameters");
+}
+
+std::size_t IcnnShape::param_count() const { return IcnnLayout(*this).total; }
+
+std::string IcnnShape::describe() const {
+    std::ostringstream os;
+    os << "D=" << dim << " W=[";
+    for (std::size_t l = 0; l < widths.size(); ++l) os << (l ? "," : "") << widths[l];
+    os << "] r=" << rank << " s=" << strong_convexity;
+    return os.str();
+}
+
+bool IcnnShape::operator==(const IcnnShape& o) const {
+    return dim == o.dim && widths == o.widths && rank == o.rank && strong_convexity == o.strong_convexity;
+}
+
+IcnnShape IcnnShape::uniform(int dim, int width, int depth, int rank, double strong_convexity) {
+    WGF_CHECK(depth >= 1, "IcnnShape::uniform: depth must be >= 1, got " << depth);
+    IcnnShape s;
+    s.dim = dim;
+    s.widths.assign(static_cast<std::size_t>(depth), width);
+    s.rank = rank;
+    s.strong_convexity = strong_convexity;
+    s.validate();
+    return s;
+}
+
+IcnnLayout::IcnnLayout(const IcnnShape& shape) {
+    shape.validate();
+    const std::size_t D = static_cast<std::size_t>(shape.dim), r = static_cast<std::size_t>(shape.rank);
+    std::size_t off = 0;
+    int prev = 0;
+    for (int w : shape.widths) {
+        Layer L{};
+        const std::size_t W = static_cast<std::size_t>(w);
+        L.width = w;
+        L.width_prev = prev;
+        L.A = off;
+        off += D * r * W;
+        L.B = off;
+        off += W * D;
+        L.b = off;
+        off += W;
+        L.C = off;
+        off += W * static_cast<std::size_t>(prev);
+        layers.push_back(L);
+        prev = w;
+    }
+    c = off;
+    off += static_cast<std::size_t>(prev);
+    total = off;
+}
+
+template <typename T>
+Icnn<T>::Icnn(IcnnShape shape) : m_shape(std::move(shape)), m_layout(m_shape), m_params(m_layout.total, T(0)) {}
+
+template <typename T>
+Icnn<T> Icnn<T>::random(const IcnnShape& shape, std::uint64_t seed, bool project) {
+    Icnn net(shape);
+    Rng rng(seed);
+    T* p = net.data();
+    const IcnnLayout& lay = net.layout();
+    for (const auto& L : lay.layers) {
+        const double scale = 1.0 / std::sqrt(static_cast<double>(L.width));
+        const std::size_t end = L.C + static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
+        for (std::size_t i = L.A; i < end; ++i) p[i] = static_cast<T>(rng.normal() * scale);
+    }
+    const int WL = shape.widths.back();
+    for (int j = 0; j < WL; ++j) p[lay.c + static_cast<std::size_t>(j)] = static_cast<T>(rng.normal() / std::sqrt(double(WL)));
+    if (project) net.project();
+    return net;
+}
+
+template <typename T>
+void Icnn<T>::project() {
+    T* p = m_params.data();
+    for (std::size_t l = 1; l < m_layout.layers.size(); ++l) {
+        const auto& L = m_layout.layers[l];
+        const std::size_t n = static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
+        for (std::size_t i = 0; i < n; ++i) p[L.C + i] = p[L.C + i] < T(0) ? T(0) : p[L.C + i];
+    }
+    for (std::size_t i = m_layout.c; i < m_layout.total; ++i) p[i] = p[i] < T(0) ? T(0) : p[i];
+}
+
+template <typename T>
+bool Icnn<T>::is_convex() const {
+    for (T v : m_params)
+        if (!std::isfinite(v)) return false;
+    for (std::size_t l = 1; l < m_layout.layers.size(); ++l) {
+        const auto& L = m_layout.layers[l];
+        const std::size_t n = static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
+        for (std::size_t i = 0; i < n; ++i)
+            if (m_params[L.C + i] < T(0)) return false;
+    }
+    for (std::size_t i = m_layout.c; i < m_layout.total; ++i)
+        if (m_params[i] < T(0)) return false;
+    return true;
+}
+
+double icnn_eval_flops_per_point(const IcnnShape& shape) {
+    const double D = shape.dim, r = shape.rank;
+    double f = D * D * D / 3.0;
+    int prev = 0;
+    for (int w : shape.widths) {
+        f += 2.0 * w * prev * D + 2.0 * (1.0 + r) * w * D * D;
+        prev = w;
+    }
+    return f;
+}
+
+template class Icnn<float>;
+template class Icnn<double>;
+
+}  // namespace wgf

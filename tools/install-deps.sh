@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs wgf's build and test dependencies from Debian packages (idempotent).
+#   doctest-dev       unit tests (doctest + CTest)
+#   libbenchmark-dev  microbenchmarks (Google Benchmark)
+#   libeigen3-dev     host dense products (Eigen 3.4, header-only; chosen by bench/bench_host_gemm.cpp)
+#   cmake, ninja-build, g++
+# The CUDA toolkit is not installed here: it is used when nvcc is already on the machine.
+set -euo pipefail
+pkgs=(cmake ninja-build g++ doctest-dev libbenchmark-dev libeigen3-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all present (${pkgs[*]})"
+    exit 0
+fi
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"
