@@ -1,0 +1,87 @@
+// wgf/potential.h — potentials Φ for the Fokker–Planck flow dX = −∇Φ(X) dt + √(2β⁻¹) dW, evaluated
+// on batches of points: value [N] and gradient [N][D] at y [N][D] (row-major).
+//
+// Built in:
+//   QuadraticPotential        Φ(x) = ½ (x − m)ᵀ A (x − m),  A symmetric positive definite (OU)
+//   GaussianMixturePotential  Φ(x) = −β⁻¹ log Σ_k w_k N(x; μ_k, Σ_k)   (so that e^{−βΦ} is the mixture)
+//   FunctionPotential         user callbacks (host, and optionally device)
+// All pointers given to eval() live in ctx's memory space; a potential without a device
+// implementation is evaluated on the host through staging copies.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "wgf/context.h"
+
+namespace wgf {
+
+template <typename T>
+class Potential {
+public:
+    virtual ~Potential() = default;
+    virtual int dim() const = 0;
+    virtual std::string describe() const = 0;
+    /// value: [n] or null; grad: [n][D] or null; y: [n][D]. Pointers in ctx's memory space.
+    /// Throws wgf::Error on bad arguments (n ≤ 0, null y, nothing requested).
+    virtual void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const = 0;
+};
+
+/// Φ(x) = ½ (x − m)ᵀ A (x − m). A: [D][D] row-major, symmetric positive definite (checked by Cholesky).
+template <typename T>
+class QuadraticPotential final : public Potential<T> {
+public:
+    QuadraticPotential(std::vector<double> A, std::vector<double> m);
+    int dim() const override { return m_dim; }
+    std::string describe() const override;
+    void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
+    const std::vector<double>& matrix() const { return m_A; }
+    const std::vector<double>& center() const { return m_m; }
+
+private:
+    int m_dim;
+    std::vector<double> m_A, m_m;
+};
+
+/// Φ(x) = −β⁻¹ log Σ_k w_k N(x; μ_k, Σ_k). weights [K] (> 0, normalised internally), means [K][D],
+/// covariances [K][D][D] (SPD). Evaluated with log-sum-exp, stable far from every component.
+template <typename T>
+class GaussianMixturePotential final : public Potential<T> {
+public:
+    GaussianMixturePotential(std::vector<double> weights, std::vector<double> means, std::vector<double> covariances,
+                             int dim, double beta = 1.0);
+    int dim() const override { return m_dim; }
+    std::string describe() const override;
+    void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
+    int components() const { return static_cast<int>(m_logw.size()); }
+
+private:
+    int m_dim;
+    double m_beta;
+    std::vector<double> m_logw;       // log w_k − ½ log det(2π Σ_k)
+    std::vector<double> m_means;      // [K][D]
+    std::vector<double> m_precision;  // [K][D][D] Σ_k⁻¹
+};
+
+/// User-defined potential. host_fn is required; device_fn (device pointers, on ctx's stream) is
+/// optional — without it a Cuda context stages y to the host, calls host_fn and copies back.
+/// Each callback receives (y, n, value or null, grad or null).
+template <typename T>
+class FunctionPotential final : public Potential<T> {
+public:
+    using Fn = std::function<void(const T* y, std::int64_t n, T* value, T* grad)>;
+    FunctionPotential(int dim, Fn host_fn, Fn device_fn = nullptr, std::string name = "user");
+    int dim() const override { return m_dim; }
+    std::string describe() const override { return m_name; }
+    void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
+
+private:
+    int m_dim;
+    Fn m_host, m_device;
+    std::string m_name;
+};
+
+}  // namespace wgf

@@ -1,0 +1,47 @@
+// wgf_main.cpp — the `wgf` command-line tool: dispatch to subcommands; every wgf::Error becomes a
+// one-line message and exit status 1 (2 for usage errors).
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "wgf/wgf.h"
+
+namespace wgf_cli {
+int cmd_icnn_init(int argc, char** argv);
+int cmd_icnn_eval(int argc, char** argv);
+}  // namespace wgf_cli
+
+namespace {
+void usage(std::ostream& os) {
+    os << "usage: wgf <command> [--option value ...]\n"
+          "commands:\n"
+          "  icnn-init   --dim D --widths W1,W2[,..] [--rank 5] [--strong-convexity 1e-6] [--seed 0] --out FILE\n"
+          "  icnn-eval   --net FILE (--random N [--seed 1] | --points FILE.f64) --out PREFIX [--backend host|cuda]\n"
+          "  info        print the version and the available backends\n";
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? std::cerr : std::cout);
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string cmd = argv[1];
+    try {
+        if (cmd == "icnn-init") return wgf_cli::cmd_icnn_init(argc, argv);
+        if (cmd == "icnn-eval") return wgf_cli::cmd_icnn_eval(argc, argv);
+        if (cmd == "info") {
+            std::cout << "wgf " << WGF_VERSION_MAJOR << "." << WGF_VERSION_MINOR << "." << WGF_VERSION_PATCH
+                      << "\ncuda available: " << (wgf::cuda_available() ? "yes" : "no")
+                      << "\ndefault backend: " << wgf::backend_name(wgf::default_backend()) << "\n";
+            return 0;
+        }
+        std::cerr << "wgf: unknown command '" << cmd << "'\n";
+        usage(std::cerr);
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "wgf " << cmd << ": error: " << e.what() << "\n";
+        return 1;
+    }
+}
