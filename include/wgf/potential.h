@@ -28,6 +28,10 @@ public:
     /// value: [n] or null; grad: [n][D] or null; y: [n][D]. Pointers in ctx's memory space.
     /// Throws wgf::Error on bad arguments (n ≤ 0, null y, nothing requested).
     virtual void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const = 0;
+    /// Whether eval() on a Host context may be called from several threads at once (the host
+    /// training loss evaluates the potential per block of points in parallel). User callbacks are
+    /// not assumed to be, and are serialised.
+    virtual bool thread_safe() const { return true; }
 };
 
 /// Φ(x) = ½ (x − m)ᵀ A (x − m). A: [D][D] row-major, symmetric positive definite (checked by Cholesky).
@@ -77,6 +81,7 @@ public:
     int dim() const override { return m_dim; }
     std::string describe() const override { return m_name; }
     void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
+    bool thread_safe() const override { return false; }
 
 private:
     int m_dim;

@@ -39,5 +39,30 @@ WGF_HOST_DEVICE T cholesky_logdet(const T* l, int d) {
     return T(2) * sum;
 }
 
+/// A⁻¹ = L⁻ᵀ L⁻¹ from a factor produced by cholesky_lower_inplace (lower triangle of l used).
+/// inv: [d][d] row-major, full symmetric result; work: d·d scratch (receives L⁻¹, lower).
+/// d(log det A)/dA = A⁻¹ — the backward rule of the log-det.
+template <typename T>
+WGF_HOST_DEVICE void cholesky_inverse(const T* l, int d, T* inv, T* work) {
+    // work = L⁻¹ by forward substitution, column by column.
+    for (int c = 0; c < d; ++c) {
+        for (int i = 0; i < c; ++i) work[i * d + c] = T(0);
+        work[c * d + c] = T(1) / l[c * d + c];
+        for (int i = c + 1; i < d; ++i) {
+            T v = T(0);
+            for (int k = c; k < i; ++k) v -= l[i * d + k] * work[k * d + c];
+            work[i * d + c] = v / l[i * d + i];
+        }
+    }
+    // inv = (L⁻¹)ᵀ L⁻¹: inv(a, b) = Σ_{k ≥ max(a,b)} L⁻¹(k, a) L⁻¹(k, b).
+    for (int a = 0; a < d; ++a)
+        for (int b = 0; b <= a; ++b) {
+            T v = T(0);
+            for (int k = a; k < d; ++k) v += work[k * d + a] * work[k * d + b];
+            inv[a * d + b] = v;
+            inv[b * d + a] = v;
+        }
+}
+
 }  // namespace detail
 }  // namespace wgf

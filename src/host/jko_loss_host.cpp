@@ -1,0 +1,211 @@
+// jko_loss_host.cpp — the training losses on the host: per block of points, the ops of
+// icnn_block_host.h run forward while recording their backward rules on a Tape, then the tape is
+// replayed and the parameter gradient accumulates per thread. Blocks are assigned statically to
+// threads and the per-thread sums are added in thread order, so results are deterministic for a
+// given thread count.
+//   JKO:      L = (1/N) Σ_p [ ½‖y_p − x_p‖² + τ Φ(y_p) − τβ⁻¹ log det H_p ],  y = ∇ψ(x), H = ∇²ψ(x)
+//   identity: L = (1/(N·D)) Σ_p ‖y_p − x_p‖²
+#include "jko_loss_host.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "icnn_block_host.h"
+#include "icnn_host.h"
+#include "wgf/error.h"
+#include "wgf/tape.h"
+
+namespace wgf {
+namespace detail {
+
+namespace {
+
+/// Records the ops that produce y = ∇ψ(x) (and, with hessian, H and log det) for one block.
+template <typename T>
+void record_icnn(Tape& tape, const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams, bool hessian) {
+    values_forward(net, blk, /*need_s3=*/hessian);
+    tape.record("icnn_values", [&net, &blk, dparams] { values_backward(net, blk, dparams); });
+    grad_recursion_forward(net, blk);
+    tape.record("grad_recursion", [&net, &blk, dparams] { grad_recursion_backward(net, blk, dparams); });
+    quad_jacobian_forward(net, blk);
+    tape.record("quad_jacobian", [&net, &blk, dparams] { quad_jacobian_backward(net, blk, dparams); });
+    grad_assembly_forward(net, blk);
+    tape.record("grad_assembly", [&net, &blk] { grad_assembly_backward(net, blk); });
+    if (!hessian) return;
+    jacobian_recursion_forward(net, blk);
+    tape.record("jacobian_recursion", [&net, &blk, dparams] { jacobian_recursion_backward(net, blk, dparams); });
+    hessian_assembly_forward(net, blk);
+    tape.record("hessian_assembly", [&net, &blk, dparams] { hessian_assembly_backward(net, blk, dparams); });
+    cholesky_logdet_forward(net, blk);
+    tape.record("cholesky_logdet", [&net, &blk] { cholesky_logdet_backward(net, blk); });
+}
+
+/// Per-thread accumulators.
+template <typename T>
+struct ThreadSums {
+    std::vector<T> dparams;
+    double w2 = 0, potential = 0, logdet = 0, sq = 0;
+    std::int64_t failed_point = -1;
+    int failed_row = 0;
+};
+
+}  // namespace
+
+template <typename T>
+JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                           const Potential<T>& potential, const JkoLossOptions& opt, T* dL_dparams) {
+    const HostNet<T> net(shape, params, /*with_hessian=*/true);
+    const int D = shape.dim;
+    const std::size_t count = net.layout.total;
+    const int P = host_block_points(shape, n, threads, true);
+    const std::int64_t blocks = (n + P - 1) / P;
+    const T inv_n = T(1) / static_cast<T>(n), tau = static_cast<T>(opt.tau), tau_beta = static_cast<T>(opt.tau / opt.beta);
+    std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(threads));
+    const bool serial_potential = !potential.thread_safe();
+
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
+        if (dL_dparams) acc.dparams.assign(count, T(0));
+        Context host(Backend::Host, 1);
+        IcnnBlock<T> blk;
+        Tape tape;
+        HVec<T> phi, w;
+        HMatR<T> dphi;
+#pragma omp for schedule(static)
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::int64_t n0 = b * P;
+            blk.P = static_cast<int>(std::min<std::int64_t>(P, n - n0));
+            blk.x = x + n0 * D;
+            T* dp = dL_dparams ? acc.dparams.data() : nullptr;
+            record_icnn(tape, net, blk, dp, /*hessian=*/true);
+            for (int p = 0; p < blk.P; ++p)
+                if (blk.status[static_cast<std::size_t>(p)] != 0 && acc.failed_point < 0) {
+                    acc.failed_point = n0 + p;
+                    acc.failed_row = blk.status[static_cast<std::size_t>(p)];
+                }
+            // Potential Φ(y) with ∇Φ(y): backward ȳ += Φ̄ ∇Φ(y).
+            phi.resize(blk.P);
+            dphi.resize(blk.P, D);
+            if (serial_potential) {
+#pragma omp critical(wgf_user_potential)
+                potential.eval(host, blk.Y.data(), blk.P, phi.data(), dphi.data());
+            } else {
+                potential.eval(host, blk.Y.data(), blk.P, phi.data(), dphi.data());
+            }
+            HVec<T> phi_bar;
+            tape.record("potential", [&blk, &dphi, &phi_bar] { blk.Y_bar.noalias() += phi_bar.asDiagonal() * dphi; });
+            // W₂ term w_p = ½‖y_p − x_p‖²: backward ȳ += w̄ (y − x), x̄ −= w̄ (y − x).
+            const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
+            w = T(0.5) * (blk.Y - X).rowwise().squaredNorm();
+            HVec<T> w_bar;
+            tape.record("w2", [&blk, &w_bar, X] {
+                const HMatR<T> diff = w_bar.asDiagonal() * (blk.Y - X);
+                blk.Y_bar += diff;
+                blk.x_bar -= diff;
+            });
+            // Mean reduction: L = Σ_p (w_p + τΦ_p − τβ⁻¹ logdet_p)/N.
+            tape.record("mean_reduction", [&blk, &w_bar, &phi_bar, inv_n, tau, tau_beta] {
+                w_bar = HVec<T>::Constant(blk.P, inv_n);
+                phi_bar = HVec<T>::Constant(blk.P, tau * inv_n);
+                blk.logdet_bar = HVec<T>::Constant(blk.P, -tau_beta * inv_n);
+            });
+            acc.w2 += static_cast<double>(w.sum());
+            acc.potential += static_cast<double>(phi.sum());
+            acc.logdet += static_cast<double>(blk.logdet.sum());
+            if (dL_dparams && acc.failed_point < 0) {
+                blk.zero_adjoints(net);
+                tape.backward();
+            }
+            tape.clear();
+        }
+    }
+
+    JkoLossValue v;
+    for (const auto& acc : sums) {
+        if (acc.failed_point >= 0)
+            throw NotPositiveDefinite(acc.failed_point, acc.failed_row,
+                                      "jko_loss: Hessian of batch point " + std::to_string(acc.failed_point) +
+                                          " is not positive definite (Cholesky failed at row " +
+                                          std::to_string(acc.failed_row) + "); the loss is undefined");
+        v.w2 += acc.w2;
+        v.potential += acc.potential;
+        v.logdet += acc.logdet;
+    }
+    v.w2 /= static_cast<double>(n);
+    v.potential /= static_cast<double>(n);
+    v.logdet /= static_cast<double>(n);
+    v.total = v.w2 + opt.tau * v.potential - opt.tau / opt.beta * v.logdet;
+    if (dL_dparams) {
+        std::fill(dL_dparams, dL_dparams + count, T(0));
+        for (const auto& acc : sums)
+            if (!acc.dparams.empty())
+                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[i];
+    }
+    return v;
+}
+
+template <typename T>
+double identity_loss_host(int threads, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                          T* dL_dparams) {
+    const HostNet<T> net(shape, params, /*with_hessian=*/false);
+    const int D = shape.dim;
+    const std::size_t count = net.layout.total;
+    const int P = host_block_points(shape, n, threads, true);
+    const std::int64_t blocks = (n + P - 1) / P;
+    const T scale = T(1) / static_cast<T>(n * D);
+    std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(threads));
+#pragma omp parallel num_threads(threads)
+    {
+        int tid = 0;
+#ifdef _OPENMP
+        tid = omp_get_thread_num();
+#endif
+        ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
+        if (dL_dparams) acc.dparams.assign(count, T(0));
+        IcnnBlock<T> blk;
+        Tape tape;
+#pragma omp for schedule(static)
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const std::int64_t n0 = b * P;
+            blk.P = static_cast<int>(std::min<std::int64_t>(P, n - n0));
+            blk.x = x + n0 * D;
+            T* dp = dL_dparams ? acc.dparams.data() : nullptr;
+            record_icnn(tape, net, blk, dp, /*hessian=*/false);
+            const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
+            // Squared error Σ (y − x)² · scale: backward ȳ += 2·scale·(y − x).
+            tape.record("mse", [&blk, X, scale] { blk.Y_bar += (T(2) * scale) * (blk.Y - X); });
+            acc.sq += static_cast<double>((blk.Y - X).squaredNorm());
+            if (dL_dparams) {
+                blk.zero_adjoints(net);
+                tape.backward();
+            }
+            tape.clear();
+        }
+    }
+    double sq = 0;
+    for (const auto& acc : sums) sq += acc.sq;
+    if (dL_dparams) {
+        std::fill(dL_dparams, dL_dparams + count, T(0));
+        for (const auto& acc : sums)
+            if (!acc.dparams.empty())
+                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[i];
+    }
+    return sq / static_cast<double>(n * D);
+}
+
+template JkoLossValue jko_loss_host<float>(int, const IcnnShape&, const float*, const float*, std::int64_t,
+                                           const Potential<float>&, const JkoLossOptions&, float*);
+template JkoLossValue jko_loss_host<double>(int, const IcnnShape&, const double*, const double*, std::int64_t,
+                                            const Potential<double>&, const JkoLossOptions&, double*);
+template double identity_loss_host<float>(int, const IcnnShape&, const float*, const float*, std::int64_t, float*);
+template double identity_loss_host<double>(int, const IcnnShape&, const double*, const double*, std::int64_t,
+                                           double*);
+
+}  // namespace detail
+}  // namespace wgf
