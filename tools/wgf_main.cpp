@@ -10,6 +10,7 @@
 namespace wgf_cli {
 int cmd_icnn_init(int argc, char** argv);
 int cmd_icnn_eval(int argc, char** argv);
+int cmd_ou(int argc, char** argv);
 }  // namespace wgf_cli
 
 namespace {
@@ -18,6 +19,10 @@ void usage(std::ostream& os) {
           "commands:\n"
           "  icnn-init   --dim D --widths W1,W2[,..] [--rank 5] [--strong-convexity 1e-6] [--seed 0] --out FILE\n"
           "  icnn-eval   --net FILE (--random N [--seed 1] | --points FILE.f64) --out PREFIX [--backend host|cuda]\n"
+          "  ou          [--dims 2,4] [--instances 3] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
+          "              [--tau 0.05] [--lr 5e-3] [--init pretrain|identity] [--pool on|off] [--precision float|double]\n"
+          "              [--pretrain-iterations 4000] [--eval-points 8192] [--eval-times 0.5,0.9] [--threads 0]\n"
+          "              [--checkpoint-dir DIR] [--json FILE] [--quiet]   Ornstein-Uhlenbeck validation vs the closed form\n"
           "  info        print the version and the available backends\n";
 }
 }  // namespace
@@ -31,6 +36,7 @@ int main(int argc, char** argv) {
     try {
         if (cmd == "icnn-init") return wgf_cli::cmd_icnn_init(argc, argv);
         if (cmd == "icnn-eval") return wgf_cli::cmd_icnn_eval(argc, argv);
+        if (cmd == "ou") return wgf_cli::cmd_ou(argc, argv);
         if (cmd == "info") {
             std::cout << "wgf " << WGF_VERSION_MAJOR << "." << WGF_VERSION_MINOR << "." << WGF_VERSION_PATCH
                       << "\ncuda available: " << (wgf::cuda_available() ? "yes" : "no")

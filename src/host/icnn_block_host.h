@@ -55,6 +55,8 @@ struct HostNet {
     IcnnShape shape;
     IcnnLayout layout;
     std::vector<HostLayer<T>> layers;
+    HVec<T> params;  // aligned copy: Eigen's vectorised reductions associate by address, so a copy at a
+                     // fixed alignment makes results bitwise reproducible across runs
     const T* c = nullptr;
     T s = T(0);
     /// with_hessian: build the Pm_l matrices (D²W_l each).
@@ -65,7 +67,14 @@ struct HostNet {
 template <typename T>
 struct IcnnBlock {
     int P = 0;
-    const T* x = nullptr;  // [P][D] row-major, caller-owned
+    const T* x = nullptr;  // [P][D] row-major: points at xbuf after set_points()
+    HMatR<T> xbuf;
+    /// Copy the block's points into aligned storage (bitwise-reproducible reductions, see HostNet).
+    void set_points(const T* points, int count, int dim) {
+        P = count;
+        xbuf = Eigen::Map<const HMatR<T>>(points, count, dim);
+        x = xbuf.data();
+    }
     // forward
     std::vector<HMatR<T>> S;
     std::vector<HMat<T>> U, Z, S1, S2, S3, G, Delta, DQ, K, J;

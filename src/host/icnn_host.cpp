@@ -49,8 +49,7 @@ template <typename T>
 void eval_block(const HostNet<T>& net, const T* x, std::int64_t n0, int P, IcnnOutputs<T> out, IcnnBlock<T>& blk) {
     const int D = net.shape.dim;
     const bool need_hess = out.hess_x || out.logdet;
-    blk.P = P;
-    blk.x = x + n0 * D;
+    blk.set_points(x + n0 * D, P, D);
     values_forward(net, blk, /*need_s3=*/false);
     if (out.value) std::copy(blk.psi.data(), blk.psi.data() + P, out.value + n0);
     if (!out.grad_x && !need_hess) return;

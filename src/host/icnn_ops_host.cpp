@@ -27,18 +27,20 @@ auto point_block(M& m, int p, int D) {
 }  // namespace
 
 template <typename T>
-HostNet<T>::HostNet(const IcnnShape& shp, const T* params, bool with_hessian) : shape(shp), layout(shp) {
+HostNet<T>::HostNet(const IcnnShape& shp, const T* external, bool with_hessian) : shape(shp), layout(shp) {
     const int D = shape.dim, r = shape.rank;
+    params = Eigen::Map<const HVec<T>>(external, static_cast<Eigen::Index>(layout.total));
+    const T* p = params.data();
     layers.resize(static_cast<std::size_t>(shape.depth()));
     for (int l = 0; l < shape.depth(); ++l) {
         const auto& ll = layout.layers[static_cast<std::size_t>(l)];
         HostLayer<T>& lp = layers[static_cast<std::size_t>(l)];
         lp.W = ll.width;
         lp.Wprev = ll.width_prev;
-        lp.A = params + ll.A;
-        lp.B = params + ll.B;
-        lp.b = params + ll.b;
-        lp.C = l > 0 ? params + ll.C : nullptr;
+        lp.A = p + ll.A;
+        lp.B = p + ll.B;
+        lp.b = p + ll.b;
+        lp.C = l > 0 ? p + ll.C : nullptr;
         lp.Bt = CMapR<T>(lp.B, lp.W, D);
         if (with_hessian) {
             lp.Pm.resize(static_cast<Eigen::Index>(D) * D, lp.W);
@@ -51,7 +53,7 @@ HostNet<T>::HostNet(const IcnnShape& shp, const T* params, bool with_hessian) : 
                     }
         }
     }
-    c = params + layout.c;
+    c = p + layout.c;
     s = static_cast<T>(shape.strong_convexity);
 }
 
@@ -198,15 +200,16 @@ void quad_jacobian_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
         const int W = lp.W;
         HMat<T>& DQ = blk.DQ[l];
         DQ.resize(W, static_cast<Eigen::Index>(P) * D);
-        for (int p = 0; p < P; ++p) {
-            const T* srow = blk.S[l].data() + static_cast<std::ptrdiff_t>(p) * r * W;
+        // Vectorised over units j (the formula of detail::quad_jacobian, loops interchanged).
+        for (int p = 0; p < P; ++p)
             for (int d = 0; d < D; ++d) {
-                T* col = DQ.data() + (static_cast<std::ptrdiff_t>(p) * D + d) * W;
-                const T* bt = lp.Bt.data() + static_cast<std::ptrdiff_t>(d) * W;
-                const T* a = lp.A + static_cast<std::ptrdiff_t>(d) * r * W;
-                for (int j = 0; j < W; ++j) col[j] = quad_jacobian(srow + j, W, a + j, W, r, bt[j]);
+                auto col = DQ.col(static_cast<Eigen::Index>(p) * D + d).array();
+                col = lp.Bt.col(d).array();
+                for (int t = 0; t < r; ++t)
+                    col += T(2) * Eigen::Map<const HVec<T>>(blk.S[l].data() + (static_cast<std::ptrdiff_t>(p) * r + t) * W, W)
+                                      .array() *
+                           Eigen::Map<const HVec<T>>(lp.A + (static_cast<std::ptrdiff_t>(d) * r + t) * W, W).array();
             }
-        }
     }
 }
 
@@ -221,22 +224,19 @@ void quad_jacobian_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams
         const int W = lp.W;
         T* dA = dparams + off.A;
         MapR<T> dB(dparams + off.B, W, D);
-        for (int p = 0; p < P; ++p) {
-            const T* srow = blk.S[l].data() + static_cast<std::ptrdiff_t>(p) * r * W;
-            T* sbar = blk.S_bar[l].data() + static_cast<std::ptrdiff_t>(p) * r * W;
+        for (int p = 0; p < P; ++p)
             for (int d = 0; d < D; ++d) {
-                const T* col = blk.DQ_bar[l].data() + (static_cast<std::ptrdiff_t>(p) * D + d) * W;
-                dB.col(d) += Eigen::Map<const HVec<T>>(col, W);
+                const auto col = blk.DQ_bar[l].col(static_cast<Eigen::Index>(p) * D + d).array();
+                dB.col(d) += col.matrix();
                 for (int t = 0; t < r; ++t) {
-                    const T* a = lp.A + (static_cast<std::ptrdiff_t>(d) * r + t) * W;
-                    T* da = dA + (static_cast<std::ptrdiff_t>(d) * r + t) * W;
-                    for (int j = 0; j < W; ++j) {
-                        sbar[t * W + j] += T(2) * a[j] * col[j];
-                        da[j] += T(2) * srow[t * W + j] * col[j];
-                    }
+                    const std::ptrdiff_t st = (static_cast<std::ptrdiff_t>(p) * r + t) * W;
+                    const std::ptrdiff_t at = (static_cast<std::ptrdiff_t>(d) * r + t) * W;
+                    Eigen::Map<HVec<T>>(blk.S_bar[l].data() + st, W).array() +=
+                        T(2) * Eigen::Map<const HVec<T>>(lp.A + at, W).array() * col;
+                    Eigen::Map<HVec<T>>(dA + at, W).array() +=
+                        T(2) * Eigen::Map<const HVec<T>>(blk.S[l].data() + st, W).array() * col;
                 }
             }
-        }
     }
 }
 

@@ -44,7 +44,7 @@ void record_icnn(Tape& tape, const HostNet<T>& net, IcnnBlock<T>& blk, T* dparam
 /// Per-thread accumulators.
 template <typename T>
 struct ThreadSums {
-    std::vector<T> dparams;
+    HVec<T> dparams;  // aligned, like HostNet::params, for reproducible reductions
     double w2 = 0, potential = 0, logdet = 0, sq = 0;
     std::int64_t failed_point = -1;
     int failed_row = 0;
@@ -71,7 +71,7 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
         tid = omp_get_thread_num();
 #endif
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
-        if (dL_dparams) acc.dparams.assign(count, T(0));
+        if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
         Context host(Backend::Host, 1);
         IcnnBlock<T> blk;
         Tape tape;
@@ -80,8 +80,7 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::int64_t n0 = b * P;
-            blk.P = static_cast<int>(std::min<std::int64_t>(P, n - n0));
-            blk.x = x + n0 * D;
+            blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
             T* dp = dL_dparams ? acc.dparams.data() : nullptr;
             record_icnn(tape, net, blk, dp, /*hessian=*/true);
             for (int p = 0; p < blk.P; ++p)
@@ -144,8 +143,8 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
     if (dL_dparams) {
         std::fill(dL_dparams, dL_dparams + count, T(0));
         for (const auto& acc : sums)
-            if (!acc.dparams.empty())
-                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[i];
+            if (acc.dparams.size() > 0)
+                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
     }
     return v;
 }
@@ -167,14 +166,13 @@ double identity_loss_host(int threads, const IcnnShape& shape, const T* params, 
         tid = omp_get_thread_num();
 #endif
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
-        if (dL_dparams) acc.dparams.assign(count, T(0));
+        if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
         IcnnBlock<T> blk;
         Tape tape;
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::int64_t n0 = b * P;
-            blk.P = static_cast<int>(std::min<std::int64_t>(P, n - n0));
-            blk.x = x + n0 * D;
+            blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
             T* dp = dL_dparams ? acc.dparams.data() : nullptr;
             record_icnn(tape, net, blk, dp, /*hessian=*/false);
             const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
@@ -193,8 +191,8 @@ double identity_loss_host(int threads, const IcnnShape& shape, const T* params, 
     if (dL_dparams) {
         std::fill(dL_dparams, dL_dparams + count, T(0));
         for (const auto& acc : sums)
-            if (!acc.dparams.empty())
-                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[i];
+            if (acc.dparams.size() > 0)
+                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
     }
     return sq / static_cast<double>(n * D);
 }

@@ -1,0 +1,348 @@
+// icnn_cuda.cu — icnn_eval on the device: ψ, ∇ψ, ∇²ψ, log det ∇²ψ for a batch of points, with the
+// semantics of icnn_eval_host (src/host/icnn_host.cpp, where the math and the batched layout are
+// written out). Dense products are cuBLAS GEMMs over a whole chunk of points; the per-entry steps
+// are the kernels of icnn_kernels.cuh; Cholesky runs in a kernel for D ≤ 32 and in cuSOLVER above.
+//
+// cuBLAS is column-major. The row-major parameter blocks are used in place as column-major views:
+//   A_l [D][r][W] = A_cm [rW × D] (ld rW);  B_l [W][D] = B_cm [D × W] (ld D);  C_l [W][W'] = C_cm [W' × W]
+//   X   [N][D]    = X_cm [D × N] (ld D), so column p is point p; grad_x [N][D] likewise.
+// GEMMs per chunk of P points (host names):
+//   S_l = A_cm X             [rW × P]          BX = B_cmᵀ X        [W × P]
+//   U_l = C_cmᵀ Z_{l−1}      [W × P]           K_l = C_cmᵀ J_{l−1}  [W × P·D]
+//   Δ_{l−1} = C_cm G_l       [W' × P]          H  = Σ_l Pm_l G_l    [D² × P]
+//   H_p += K_pᵀ M_p          strided-batched over points, stride W·D, M = diag(e) K
+//   ∇ψ_p = K_pᵀ g_p          strided-batched (Hessian path); otherwise Σ_l B_cm G_l + A_cmᵀ R_l
+// Chunking bounds the working set by CudaState::scratch_budget (default 1 GiB).
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_state.h"
+#include "cuda/icnn_cuda.h"
+#include "cuda/icnn_kernels.cuh"
+#include "wgf/error.h"
+
+namespace wgf {
+namespace detail {
+namespace {
+
+static_assert(sizeof(int) == sizeof(std::int32_t), "cuSOLVER's int info array doubles as the int32 status");
+
+// ---- cuBLAS wrappers by precision --------------------------------------------------------------------
+
+void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
+          const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+    WGF_CUBLAS_CHECK(cublasSgemm(h, ta, tb, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
+}
+void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, double alpha,
+          const double* A, int lda, const double* B, int ldb, double beta, double* C, int ldc) {
+    WGF_CUBLAS_CHECK(cublasDgemm(h, ta, tb, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
+}
+void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                          float alpha, const float* A, int lda, long long sa, const float* B, int ldb, long long sb,
+                          float beta, float* C, int ldc, long long sc, int batch) {
+    WGF_CUBLAS_CHECK(
+        cublasSgemmStridedBatched(h, ta, tb, m, n, k, &alpha, A, lda, sa, B, ldb, sb, &beta, C, ldc, sc, batch));
+}
+void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                          double alpha, const double* A, int lda, long long sa, const double* B, int ldb,
+                          long long sb, double beta, double* C, int ldc, long long sc, int batch) {
+    WGF_CUBLAS_CHECK(
+        cublasDgemmStridedBatched(h, ta, tb, m, n, k, &alpha, A, lda, sa, B, ldb, sb, &beta, C, ldc, sc, batch));
+}
+void potrf_batched(cusolverDnHandle_t h, int n, float** A, int lda, int* info, int batch) {
+    WGF_CUSOLVER_CHECK(cusolverDnSpotrfBatched(h, CUBLAS_FILL_MODE_LOWER, n, A, lda, info, batch));
+}
+void potrf_batched(cusolverDnHandle_t h, int n, double** A, int lda, int* info, int batch) {
+    WGF_CUSOLVER_CHECK(cusolverDnDpotrfBatched(h, CUBLAS_FILL_MODE_LOWER, n, A, lda, info, batch));
+}
+
+constexpr cublasOperation_t kN = CUBLAS_OP_N;
+constexpr cublasOperation_t kT = CUBLAS_OP_T;
+
+// ---- the per-call plan and its scratch layout ----------------------------------------------------------
+
+struct Request {
+    bool value, grad, hess;  // hess: ∇²ψ needed (for hess_x or logdet)
+    bool hess_out, logdet;   // hess_x given; logdet given
+    bool own_status;         // logdet without a status buffer: statuses kept in scratch
+    bool potrf;              // logdet with D > kMaxCholeskyDim: cuSOLVER
+};
+
+/// Device buffers of one chunk of P points (plus the per-call constants Pm_l and own status).
+template <typename T>
+struct Workspace {
+    std::vector<T*> S, Z, S1, S2, G, K, Pm;  // per layer
+    T* BX = nullptr;     // [Wmax × P]  B_l X
+    T* U = nullptr;      // [Wmax × P]  C_l Z_{l−1}
+    T* Delta = nullptr;  // [Wmax × P]  δ_l
+    T* J = nullptr;      // [Wmax × P·D]  J_{l−1} in the forward pass, then M = diag(e) K
+    T* H = nullptr;      // [D² × P]  when hess_x is not an output
+    T* F = nullptr;      // [D² × P]  potrf's copy when hess_x is an output
+    T** ptrs = nullptr;  // [P]  potrfBatched's pointer array
+    std::int32_t* status = nullptr;  // [N]  own statuses
+};
+
+/// Lays the workspace out from `base` (or only sizes it when base is null); returns the bytes.
+template <typename T>
+std::size_t plan_workspace(const IcnnShape& shape, const Request& req, std::int64_t n, std::int64_t P, char* base,
+                           Workspace<T>& ws) {
+    const std::int64_t D = shape.dim, r = shape.rank, Wmax = shape.max_width();
+    const int L = shape.depth();
+    std::size_t offset = 0;
+    const auto take = [&](std::int64_t count, std::size_t elem) -> char* {
+        const std::size_t at = offset;
+        offset += (static_cast<std::size_t>(count) * elem + 255) / 256 * 256;
+        return base ? base + at : nullptr;
+    };
+    const auto takeT = [&](std::int64_t count) { return reinterpret_cast<T*>(take(count, sizeof(T))); };
+    ws.S.assign(L, nullptr);
+    ws.Z.assign(L, nullptr);
+    ws.S1.assign(L, nullptr);
+    ws.S2.assign(L, nullptr);
+    ws.G.assign(L, nullptr);
+    ws.K.assign(L, nullptr);
+    ws.Pm.assign(L, nullptr);
+    for (int l = 0; l < L; ++l) {
+        const std::int64_t W = shape.widths[l];
+        ws.S[l] = takeT(r * W * P);
+        ws.Z[l] = takeT(W * P);
+        ws.S1[l] = takeT(W * P);
+        ws.S2[l] = takeT(W * P);
+        ws.G[l] = takeT(W * P);
+        if (req.hess) {
+            ws.K[l] = takeT(W * P * D);
+            ws.Pm[l] = takeT(D * D * W);
+        }
+    }
+    ws.BX = takeT(Wmax * P);
+    ws.U = takeT(Wmax * P);
+    ws.Delta = takeT(Wmax * P);
+    if (req.hess) {
+        ws.J = takeT(Wmax * P * D);
+        if (!req.hess_out) ws.H = takeT(D * D * P);
+    }
+    if (req.potrf) {
+        if (req.hess_out) ws.F = takeT(D * D * P);
+        ws.ptrs = reinterpret_cast<T**>(take(P, sizeof(T*)));
+    }
+    if (req.own_status) ws.status = reinterpret_cast<std::int32_t*>(take(n, sizeof(std::int32_t)));
+    return offset;
+}
+
+/// Points per chunk: as many as fit the scratch budget (at least 1), and few enough that every
+/// cuBLAS dimension (P·D columns of K) stays an int.
+template <typename T>
+std::int64_t chunk_points(const IcnnShape& shape, const Request& req, std::int64_t n, std::size_t budget) {
+    Workspace<T> dummy;
+    const std::size_t fixed = plan_workspace<T>(shape, req, n, 0, nullptr, dummy);
+    const std::size_t one = plan_workspace<T>(shape, req, n, 1, nullptr, dummy);
+    const std::size_t per_point = std::max<std::size_t>(1, one - fixed);
+    std::int64_t P = budget > fixed ? static_cast<std::int64_t>((budget - fixed) / per_point) : 1;
+    const std::int64_t wd = std::int64_t(shape.max_width()) * shape.dim;
+    P = std::min<std::int64_t>(P, std::numeric_limits<int>::max() / std::max<std::int64_t>(wd, shape.dim * shape.dim));
+    return std::clamp<std::int64_t>(P, 1, n);
+}
+
+/// One chunk of P points starting at point n0 (the body of icnn_eval_host's eval_block).
+template <typename T>
+void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout, const T* params, const Request& req,
+                const T* x, std::int64_t n0, int P, IcnnOutputs<T> out, const Workspace<T>& ws) {
+    const int D = shape.dim, r = shape.rank, L = shape.depth();
+    const T s = static_cast<T>(shape.strong_convexity);
+    const cublasHandle_t cb = st.cublas;
+    const cudaStream_t stream = st.stream;
+    const T* xc = x + n0 * D;  // X_cm [D × P]
+    const int PD = P * D;
+
+    // ---- forward: S, U, Z, σ', σ'' and (Hessian path) the Jacobians K_l ----------------------------
+    for (int l = 0; l < L; ++l) {
+        const auto& ll = layout.layers[l];
+        const int W = ll.width, Wp = ll.width_prev;
+        const T* A = params + ll.A;
+        const T* B = params + ll.B;
+        const T* C = params + ll.C;
+        gemm(cb, kN, kN, r * W, P, D, T(1), A, r * W, xc, D, T(0), ws.S[l], r * W);  // S_l = A_cm X
+        gemm(cb, kT, kN, W, P, D, T(1), B, D, xc, D, T(0), ws.BX, W);                 // B_l X
+        if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C, Wp, ws.Z[l - 1], Wp, T(0), ws.U, W);  // C_l Z_{l−1}
+        quad_forward_kernel<T><<<grid_for(std::int64_t(W) * P), kThreads, 0, stream>>>(
+            l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l]);
+        WGF_LAUNCH_CHECK(stream);
+        if (!req.hess) continue;
+        if (l > 0) gemm(cb, kT, kN, W, PD, Wp, T(1), C, Wp, ws.J, Wp, T(0), ws.K[l], W);  // C_l J_{l−1}
+        // K_l += ∇q_l; J_l = diag(σ'(u_l)) K_l feeds layer l+1 (overwrites J_{l−1}, already consumed).
+        quad_jacobian_kernel<T><<<grid_for(std::int64_t(W) * PD), kThreads, 0, stream>>>(
+            l, W, D, r, P, ws.S[l], A, B, ws.S1[l], ws.K[l], l + 1 < L ? ws.J : nullptr);
+        WGF_LAUNCH_CHECK(stream);
+    }
+    const T* c = params + layout.c;
+    const int WL = layout.layers[L - 1].width;
+
+    // ---- ψ --------------------------------------------------------------------------------------------
+    if (req.value) {
+        constexpr int kWarpsPerBlock = kThreads / 32;
+        value_kernel<T><<<grid_for(P, kWarpsPerBlock), kThreads, 0, stream>>>(WL, D, P, ws.Z[L - 1], c, xc, s,
+                                                                               out.value + n0);
+        WGF_LAUNCH_CHECK(stream);
+    }
+    if (!req.grad && !req.hess) return;
+
+    // ---- reverse: G_l = σ'(U_l) ⊙ Δ_l, E_l = σ''(U_l) ⊙ Δ_l (in S2), Δ_{l−1} = C_lᵀ G_l --------------------
+    for (int l = L - 1; l >= 0; --l) {
+        const auto& ll = layout.layers[l];
+        const int W = ll.width, Wp = ll.width_prev;
+        const bool top = l == L - 1;
+        reverse_kernel<T><<<grid_for(std::int64_t(W) * P), kThreads, 0, stream>>>(
+            W, P, ws.S1[l], ws.S2[l], top ? c : ws.Delta, top ? 0 : W, ws.G[l], l > 0 ? ws.S2[l] : nullptr);
+        WGF_LAUNCH_CHECK(stream);
+        if (l > 0) gemm(cb, kN, kN, Wp, P, W, T(1), params + ll.C, Wp, ws.G[l], W, T(0), ws.Delta, Wp);
+    }
+
+    // ---- ∇ψ ---------------------------------------------------------------------------------------------
+    if (req.grad) {
+        T* grad = out.grad_x + n0 * D;  // [D × P], ld D
+        if (req.hess) {  // ∇ψ_p = K_{L−1,p}ᵀ g_p + s x_p: one (D × W)(W × 1) product per point
+            gemm_strided_batched(cb, kT, kN, D, 1, WL, T(1), ws.K[L - 1], WL, static_cast<long long>(WL) * D,
+                                 ws.G[L - 1], WL, WL, T(0), grad, D, D, P);
+        } else {  // ∇ψ = Σ_l [B_lᵀ G_l + A_lᵀ R_l], R_l = 2 S_l ⊙ g_l (rows t·W + j)
+            for (int l = 0; l < L; ++l) {
+                const auto& ll = layout.layers[l];
+                const int W = ll.width;
+                scale_projections_kernel<T><<<grid_for(std::int64_t(r) * W * P), kThreads, 0, stream>>>(W, r, P, ws.G[l],
+                                                                                                      ws.S[l]);
+                WGF_LAUNCH_CHECK(stream);
+                gemm(cb, kN, kN, D, P, W, T(1), params + ll.B, D, ws.G[l], W, l == 0 ? T(0) : T(1), grad, D);
+                gemm(cb, kT, kN, D, P, r * W, T(1), params + ll.A, r * W, ws.S[l], r * W, T(1), grad, D);
+            }
+        }
+        axpy_kernel<T><<<grid_for(PD), kThreads, 0, stream>>>(PD, s, xc, grad);
+        WGF_LAUNCH_CHECK(stream);
+    }
+    if (!req.hess) return;
+
+    // ---- ∇²ψ = Σ_l Pm_l G_l + s I + Σ_{l≥1} K_lᵀ diag(e_l) K_l, then symmetrise -------------------------
+    const int DD = D * D;
+    T* H = req.hess_out ? out.hess_x + n0 * DD : ws.H;  // [D² × P]
+    for (int l = 0; l < L; ++l) {
+        const int W = layout.layers[l].width;
+        gemm(cb, kN, kN, DD, P, W, T(1), ws.Pm[l], DD, ws.G[l], W, l == 0 ? T(0) : T(1), H, DD);
+    }
+    add_diagonal_kernel<T><<<grid_for(PD), kThreads, 0, stream>>>(D, P, s, H);
+    WGF_LAUNCH_CHECK(stream);
+    for (int l = 1; l < L; ++l) {
+        const int W = layout.layers[l].width;
+        const long long stride = static_cast<long long>(W) * D;
+        diag_scale_kernel<T><<<grid_for(std::int64_t(W) * PD), kThreads, 0, stream>>>(W, D, P, ws.S2[l], ws.K[l], ws.J);
+        WGF_LAUNCH_CHECK(stream);
+        // H_p += K_pᵀ (diag(e) K)_p for every point p: W×D blocks at stride W·D, D×D results at D².
+        gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.J, W, stride, T(1), H, D, DD, P);
+    }
+    T* F = req.potrf && req.hess_out ? ws.F : nullptr;
+    symmetrize_kernel<T><<<grid_for(std::int64_t(DD) * P), kThreads, 0, stream>>>(D, P, H, F);
+    WGF_LAUNCH_CHECK(stream);
+    if (!req.logdet) return;
+
+    // ---- log det by Cholesky; status[p] = 0 or the 1-based failing row -----------------------------------
+    std::int32_t* status = (req.own_status ? ws.status : out.status) + n0;
+    T* logdet = out.logdet + n0;
+    if (!req.potrf) {
+        if (D <= 16) {
+            cholesky_logdet_kernel<T, 16><<<grid_for(P, 32), 32, 0, stream>>>(D, P, H, logdet, status);
+        } else {
+            cholesky_logdet_kernel<T, kMaxCholeskyDim><<<grid_for(P, 32), 32, 0, stream>>>(D, P, H, logdet, status);
+        }
+        WGF_LAUNCH_CHECK(stream);
+        return;
+    }
+    // cuSOLVER potrfBatched: takes an array of device pointers (no strided variant), factorises in
+    // place (H when it is scratch, else the copy F), fills only the LOWER triangle (column-major, so
+    // the row-major upper one; only the diagonal is read back) and reports info[p] = k > 0 when the
+    // leading minor of order k is not PD, the same 1-based row as cholesky_lower_inplace.
+    T* fac = F != nullptr ? F : H;
+    fill_pointers_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(P, fac, DD, ws.ptrs);
+    WGF_LAUNCH_CHECK(stream);
+    potrf_batched(st.cusolver, D, ws.ptrs, D, status, P);
+    logdet_from_factor_kernel<T><<<grid_for(P, 32), 32, 0, stream>>>(D, P, fac, logdet, status);
+    WGF_LAUNCH_CHECK(stream);
+}
+
+}  // namespace
+
+template <typename T>
+void icnn_eval_cuda(CudaState& state, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                    IcnnOutputs<T> out) {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "icnn_eval_cuda: float or double");
+    CudaDeviceGuard guard(state.device);
+    const IcnnLayout layout(shape);
+    const int D = shape.dim, r = shape.rank, L = shape.depth();
+    Request req{};
+    req.value = out.value != nullptr;
+    req.grad = out.grad_x != nullptr;
+    req.hess = out.hess_x != nullptr || out.logdet != nullptr;
+    req.hess_out = out.hess_x != nullptr;
+    req.logdet = out.logdet != nullptr;
+    req.own_status = out.logdet != nullptr && out.status == nullptr;
+    req.potrf = out.logdet != nullptr && D > kMaxCholeskyDim;
+
+    const std::int64_t P = chunk_points<T>(shape, req, n, state.scratch_budget);
+    Workspace<T> ws;
+    const std::size_t bytes = plan_workspace<T>(shape, req, n, P, nullptr, ws);
+    char* base = static_cast<char*>(cuda_scratch(state, bytes));
+    plan_workspace<T>(shape, req, n, P, base, ws);
+
+    // Per-call constants: Pm_l [D² × W_l], column j = P_{l,j}.
+    if (req.hess) {
+        for (int l = 0; l < L; ++l) {
+            const auto& ll = layout.layers[l];
+            build_pm_kernel<T><<<grid_for(std::int64_t(D) * D * ll.width), kThreads, 0, state.stream>>>(
+                ll.width, D, r, params + ll.A, ws.Pm[l]);
+            WGF_LAUNCH_CHECK(state.stream);
+        }
+    }
+    for (std::int64_t n0 = 0; n0 < n; n0 += P) {
+        const int np = static_cast<int>(std::min<std::int64_t>(P, n - n0));
+        eval_chunk(state, shape, layout, params, req, x, n0, np, out, ws);
+    }
+    WGF_CUDA_CHECK(cudaStreamSynchronize(state.stream));
+
+    if (req.own_status) {  // logdet without a status buffer: throw for the first failing point
+        std::vector<std::int32_t> status(static_cast<std::size_t>(n));
+        WGF_CUDA_CHECK(cudaMemcpyAsync(status.data(), ws.status, status.size() * sizeof(std::int32_t),
+                                       cudaMemcpyDeviceToHost, state.stream));
+        WGF_CUDA_CHECK(cudaStreamSynchronize(state.stream));
+        for (std::int64_t i = 0; i < n; ++i) {
+            const int row = status[static_cast<std::size_t>(i)];
+            if (row != 0)
+                throw NotPositiveDefinite(i, row, "icnn_eval: Hessian of point " + std::to_string(i) +
+                                                      " is not positive definite (Cholesky failed at row " +
+                                                      std::to_string(row) + "); pass a status buffer to get per-point results");
+        }
+    }
+}
+
+template <typename T>
+std::int64_t count_nonfinite_cuda(CudaState& state, const T* p, std::int64_t count) {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "count_nonfinite_cuda: float or double");
+    if (count <= 0) return 0;
+    CudaDeviceGuard guard(state.device);
+    WGF_CUDA_CHECK(cudaMemsetAsync(state.counter, 0, sizeof(unsigned long long), state.stream));
+    count_nonfinite_kernel<T><<<grid_for(count), kThreads, 0, state.stream>>>(count, p, state.counter);
+    WGF_LAUNCH_CHECK(state.stream);
+    unsigned long long bad = 0;
+    WGF_CUDA_CHECK(cudaMemcpyAsync(&bad, state.counter, sizeof bad, cudaMemcpyDeviceToHost, state.stream));
+    WGF_CUDA_CHECK(cudaStreamSynchronize(state.stream));
+    return static_cast<std::int64_t>(bad);
+}
+
+template void icnn_eval_cuda<float>(CudaState&, const IcnnShape&, const float*, const float*, std::int64_t,
+                                    IcnnOutputs<float>);
+template void icnn_eval_cuda<double>(CudaState&, const IcnnShape&, const double*, const double*, std::int64_t,
+                                     IcnnOutputs<double>);
+template std::int64_t count_nonfinite_cuda<float>(CudaState&, const float*, std::int64_t);
+template std::int64_t count_nonfinite_cuda<double>(CudaState&, const double*, std::int64_t);
+
+}  // namespace detail
+}  // namespace wgf

@@ -1,0 +1,240 @@
+// icnn_kernels.cuh (private) — the elementwise and per-point kernels of icnn_eval_cuda. The math is
+// written out once in src/host/icnn_host.cpp; the formulas come from wgf/detail/ (icnn_point.h,
+// softplus.h, cholesky.h), the same code the host runs. Here only the thread ↔ data mapping lives.
+//
+// Batched layout of one chunk of P points (column-major, column p = point p), as on the host:
+//   S_l  [rW × P]     projections s_{l,t,j} at row t·W + j
+//   Z, S1, S2, G, U, BX  [W × P]
+//   K_l, J, M  [W × P·D]  column p·D + d; point p's W×D block is contiguous
+//   H    [D² × P]     point p's D×D Hessian (symmetric, so row- and column-major agree)
+// Elementwise kernels use a grid-stride loop over the flattened index, j (the unit) fastest, so
+// consecutive threads touch consecutive addresses of S, K, Z, ….
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "wgf/detail/cholesky.h"
+#include "wgf/detail/icnn_point.h"
+
+namespace wgf {
+namespace detail {
+
+constexpr int kThreads = 256;            // block size of the elementwise kernels
+constexpr int kMaxCholeskyDim = 32;      // in-kernel Cholesky up to this D; cuSOLVER above
+
+/// Grid size for a grid-stride loop over `count` items (capped; the loop covers the rest).
+inline unsigned grid_for(std::int64_t count, int threads = kThreads) {
+    const std::int64_t blocks = (count + threads - 1) / threads;
+    const std::int64_t cap = std::int64_t(1) << 20;
+    return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
+}
+
+#define WGF_GRID_STRIDE(i, count)                                                                          \
+    for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (count);                \
+         i += std::int64_t(gridDim.x) * blockDim.x)
+
+/// u = [C Z_{l−1}] + q_l(x), then z, σ', σ'' (layer 0 is linear). Thread ↔ (unit j, point p).
+/// U holds C_l Z_{l−1} (ignored on layer 0); S is the projections, BX = B_l X.
+template <typename T>
+__global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __restrict__ S,
+                                    const T* __restrict__ BX, const T* __restrict__ b, const T* __restrict__ U,
+                                    T* __restrict__ Z, T* __restrict__ S1, T* __restrict__ S2) {
+    const std::int64_t count = std::int64_t(W) * P;
+    WGF_GRID_STRIDE(idx, count) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / W;
+        const T q = quad_value(S + p * r * W + j, W, r, BX[idx], b[j]);
+        const T u = (layer == 0 ? T(0) : U[idx]) + q;
+        T z, s1, s2;
+        layer_activation(layer, u, z, s1, s2);
+        Z[idx] = z;
+        S1[idx] = s1;
+        S2[idx] = s2;
+    }
+}
+
+/// K_l += ∇q_l (K_l = ∇q_l on layer 0), and J_l = diag(σ'(u_l)) K_l when J is not null.
+/// Thread ↔ entry (j, column p·D + d) of K. A is [D][r][W], B is [W][D] (row-major, as stored).
+template <typename T>
+__global__ void quad_jacobian_kernel(int layer, int W, int D, int r, int P, const T* __restrict__ S,
+                                     const T* __restrict__ A, const T* __restrict__ B, const T* __restrict__ S1,
+                                     T* __restrict__ K, T* __restrict__ J) {
+    const std::int64_t count = std::int64_t(W) * P * D;
+    WGF_GRID_STRIDE(idx, count) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t col = idx / W;
+        const std::int64_t p = col / D;
+        const int d = static_cast<int>(col % D);
+        const T kq = quad_jacobian(S + p * r * W + j, W, A + std::int64_t(d) * r * W + j, W, r, B[j * D + d]);
+        const T k = (layer == 0 ? T(0) : K[idx]) + kq;
+        K[idx] = k;
+        if (J != nullptr) J[idx] = S1[p * W + j] * k;
+    }
+}
+
+/// g_l = σ'(u_l) ⊙ δ_l and (E not null) e_l = σ''(u_l) ⊙ δ_l; E may alias S2 (in place, as the
+/// host). δ_l(j, p) = delta[j + p·delta_ld]; delta_ld = 0 broadcasts c on the last layer.
+template <typename T>
+__global__ void reverse_kernel(int W, int P, const T* S1, const T* S2, const T* delta, int delta_ld, T* G, T* E) {
+    const std::int64_t count = std::int64_t(W) * P;
+    WGF_GRID_STRIDE(idx, count) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / W;
+        const T dl = delta[j + p * delta_ld];
+        G[idx] = S1[idx] * dl;
+        if (E != nullptr) E[idx] = S2[idx] * dl;
+    }
+}
+
+/// ψ(x_p) = c·z_{L−1}(:, p) + (s/2)‖x_p‖². One warp ↔ one point; lanes stride over units and
+/// coordinates, then a shuffle reduction.
+template <typename T>
+__global__ void value_kernel(int W, int D, int P, const T* __restrict__ Z, const T* __restrict__ c,
+                             const T* __restrict__ x, T s, T* __restrict__ value) {
+    const int lane = threadIdx.x % 32;
+    const std::int64_t warp = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const std::int64_t warps = std::int64_t(gridDim.x) * blockDim.x / 32;
+    for (std::int64_t p = warp; p < P; p += warps) {
+        T cz = T(0), xx = T(0);
+        for (int j = lane; j < W; j += 32) cz += c[j] * Z[p * W + j];
+        for (int d = lane; d < D; d += 32) xx += x[p * D + d] * x[p * D + d];
+        for (int off = 16; off > 0; off /= 2) {
+            cz += __shfl_down_sync(0xffffffffu, cz, off);
+            xx += __shfl_down_sync(0xffffffffu, xx, off);
+        }
+        if (lane == 0) value[p] = cz + s / T(2) * xx;
+    }
+}
+
+/// y += a·x over `count` entries (∇ψ += s x).
+template <typename T>
+__global__ void axpy_kernel(std::int64_t count, T a, const T* __restrict__ x, T* __restrict__ y) {
+    WGF_GRID_STRIDE(i, count) y[i] += a * x[i];
+}
+
+/// R_l = 2 S_l ⊙ g_l in place: S(t·W + j, p) *= 2 g(j, p) (gradient-only branch).
+template <typename T>
+__global__ void scale_projections_kernel(int W, int r, int P, const T* __restrict__ G, T* __restrict__ S) {
+    const std::int64_t count = std::int64_t(r) * W * P;
+    WGF_GRID_STRIDE(idx, count) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / (std::int64_t(r) * W);
+        S[idx] *= T(2) * G[p * W + j];
+    }
+}
+
+/// M = diag(e_l) K_l per point: M(j, p·D + d) = e(j, p) K(j, p·D + d).
+template <typename T>
+__global__ void diag_scale_kernel(int W, int D, int P, const T* __restrict__ E, const T* __restrict__ K,
+                                  T* __restrict__ M) {
+    const std::int64_t count = std::int64_t(W) * P * D;
+    WGF_GRID_STRIDE(idx, count) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / (std::int64_t(W) * D);
+        M[idx] = E[p * W + j] * K[idx];
+    }
+}
+
+/// Pm_l [D² × W] (column-major): column j = P_{l,j} = 2 Σ_t a_{l,t,j} a_{l,t,j}ᵀ flattened (a·D + b).
+template <typename T>
+__global__ void build_pm_kernel(int W, int D, int r, const T* __restrict__ A, T* __restrict__ Pm) {
+    const std::int64_t dd = std::int64_t(D) * D;
+    const std::int64_t count = dd * W;
+    WGF_GRID_STRIDE(idx, count) {
+        const int j = static_cast<int>(idx / dd);
+        const int ab = static_cast<int>(idx % dd);
+        Pm[idx] = quad_hessian(A, r, W, j, ab / D, ab % D);
+    }
+}
+
+/// H_p += s I for every point.
+template <typename T>
+__global__ void add_diagonal_kernel(int D, int P, T s, T* __restrict__ H) {
+    const std::int64_t count = std::int64_t(P) * D;
+    WGF_GRID_STRIDE(idx, count) {
+        const std::int64_t p = idx / D;
+        const int a = static_cast<int>(idx % D);
+        H[p * D * D + std::int64_t(a) * D + a] += s;
+    }
+}
+
+/// Exact symmetrisation, as the host: H(a,b) = H(b,a) = ½(H(a,b) + H(b,a)). Thread ↔ entry (p, a, b);
+/// the thread with a > b writes the pair, a < b idles. F (not null) receives a copy of the result.
+template <typename T>
+__global__ void symmetrize_kernel(int D, int P, T* __restrict__ H, T* __restrict__ F) {
+    const std::int64_t dd = std::int64_t(D) * D;
+    const std::int64_t count = dd * P;
+    WGF_GRID_STRIDE(idx, count) {
+        const std::int64_t base = (idx / dd) * dd;
+        const int a = static_cast<int>((idx % dd) / D);
+        const int b = static_cast<int>(idx % D);
+        if (a < b) continue;
+        const std::int64_t ab = base + std::int64_t(a) * D + b, ba = base + std::int64_t(b) * D + a;
+        if (a == b) {
+            if (F != nullptr) F[ab] = H[ab];
+            continue;
+        }
+        const T v = T(0.5) * (H[ab] + H[ba]);
+        H[ab] = v;
+        H[ba] = v;
+        if (F != nullptr) {
+            F[ab] = v;
+            F[ba] = v;
+        }
+    }
+}
+
+/// Cholesky + log det of each point's H (D ≤ kMaxDim), one thread ↔ one point. The factorisation
+/// runs in a thread-local array: local memory is interleaved across the threads of a warp, so the
+/// same-offset accesses of 32 threads coalesce. H itself is not modified.
+template <typename T, int kMaxDim>
+__global__ void cholesky_logdet_kernel(int D, int P, const T* __restrict__ H, T* __restrict__ logdet,
+                                       std::int32_t* __restrict__ status) {
+    T a[kMaxDim * kMaxDim];
+    const std::int64_t dd = std::int64_t(D) * D;
+    WGF_GRID_STRIDE(p, std::int64_t(P)) {
+        for (int k = 0; k < D * D; ++k) a[k] = H[p * dd + k];
+        const int row = cholesky_lower_inplace(a, D);
+        logdet[p] = row == 0 ? cholesky_logdet(a, D) : std::numeric_limits<T>::quiet_NaN();
+        status[p] = row;
+    }
+}
+
+/// After cusolverDn<T>potrfBatched: log det from the factor's diagonal. status holds potrf's info
+/// (0, or the order of the first leading minor that is not PD). potrf need not flag a NaN/Inf
+/// pivot, so a diagonal entry that is not positive and finite is reported here as that row, as
+/// cholesky_lower_inplace does.
+template <typename T>
+__global__ void logdet_from_factor_kernel(int D, int P, const T* __restrict__ F, T* __restrict__ logdet,
+                                          std::int32_t* __restrict__ status) {
+    const std::int64_t dd = std::int64_t(D) * D;
+    WGF_GRID_STRIDE(p, std::int64_t(P)) {
+        const T* f = F + p * dd;
+        int row = status[p];
+        for (int k = 0; row == 0 && k < D; ++k) {
+            const T lkk = f[std::int64_t(k) * D + k];
+            if (!(lkk > T(0)) || !(lkk < T(INFINITY))) row = k + 1;
+        }
+        logdet[p] = row == 0 ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
+        status[p] = row;
+    }
+}
+
+/// ptrs[p] = base + p·stride (the pointer array potrfBatched needs).
+template <typename T>
+__global__ void fill_pointers_kernel(int P, T* base, std::int64_t stride, T** ptrs) {
+    WGF_GRID_STRIDE(p, std::int64_t(P)) ptrs[p] = base + p * stride;
+}
+
+/// *out += number of NaN/±Inf entries of v[0..count).
+template <typename T>
+__global__ void count_nonfinite_kernel(std::int64_t count, const T* __restrict__ v, unsigned long long* out) {
+    unsigned long long bad = 0;
+    WGF_GRID_STRIDE(i, count) bad += isfinite(v[i]) ? 0ull : 1ull;
+    for (int off = 16; off > 0; off /= 2) bad += __shfl_down_sync(0xffffffffu, bad, off);
+    if (threadIdx.x % 32 == 0 && bad != 0) atomicAdd(out, bad);
+}
+
+}  // namespace detail
+}  // namespace wgf

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# gpu-check.sh — the CUDA checks of wgf on a bare GPU machine (nvcc, cmake, ninja; no Debian dev
+# packages: no doctest, Eigen or Google Benchmark; no network), from a build made elsewhere and
+# carried along. Run from the repository root.
+#
+#   Here (a machine with the dev packages), once per change:
+#     cmake -S . -B build/gpu -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+#           -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
+#     cmake --build build/gpu
+#     tools/gpu-check.sh --prepare            # copies the shared libraries a bare machine may lack
+#                                             # (libbenchmark, libgomp, …) into build/gpu/lib
+#   There (carry build/gpu along):
+#     tools/gpu-check.sh                      # nvidia-smi -L, ctest -L cuda (must pass, not skip),
+#                                             # bench_icnn --benchmark_filter=cuda, a markdown table
+#
+# Options: [--prepare] [BUILD_DIR] (default build/gpu, or $WGF_GPU_BUILD). Results go to $OUT when it
+# is set (gpu-check.md, bench_cuda.json, ctest.log), else to BUILD_DIR/gpu-check/. Exit status 0 only
+# when the cuda tests passed and the benchmark ran. The carried build is required: the tests need
+# doctest and the benchmark Google Benchmark, which a bare machine does not have, so building there
+# is not attempted. Budget: ctest ≤ 180 s, benchmark ≤ 120 s.
+set -u -o pipefail
+
+prepare=0
+build=""
+for arg in "$@"; do
+    case "$arg" in
+        --prepare) prepare=1 ;;
+        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+        -*) echo "gpu-check: unknown option $arg" >&2; exit 2 ;;
+        *) build="$arg" ;;
+    esac
+done
+build="${build:-${WGF_GPU_BUILD:-build/gpu}}"
+
+die() { echo "gpu-check: ERROR: $*" >&2; exit 1; }
+
+[ -f "$build/CMakeCache.txt" ] || die "no carried build at '$build' (no CMakeCache.txt). Build it on a machine with
+  the dev packages (doctest, Eigen, Google Benchmark) and carry it along; see the top of $0:
+    cmake -S . -B $build -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
+    cmake --build $build && tools/gpu-check.sh --prepare $build"
+build_abs="$(cd "$build" && pwd -P)"
+cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -n 1; }
+
+# The executables whose libraries matter: tests, benchmarks, the command-line tool, libwgf itself.
+binaries() {
+    find "$build_abs" -maxdepth 2 -type f \( -name 'test_*' -o -name 'bench_*' -o -name 'wgf' -o -name 'libwgf.so*' \) \
+        -perm -u+x 2>/dev/null
+}
+
+# ---- --prepare (here) ---------------------------------------------------------------------------------
+if [ "$prepare" = 1 ]; then
+    [ -x "$build/tests/test_icnn_cuda" ] ||
+        die "$build/tests/test_icnn_cuda is missing: configure with -DWGF_ENABLE_CUDA=ON and build it (cmake --build $build)"
+    [ -x "$build/bench/bench_icnn" ] || echo "gpu-check: warning: $build/bench/bench_icnn is missing (benchmarks will fail there)"
+    archs="$(cache_value CMAKE_CUDA_ARCHITECTURES)"
+    case ";$archs;" in *";90;"* | *";90-real;"* | *";90a;"* | *";90a-real;"*) ;; *)
+        echo "gpu-check: warning: CMAKE_CUDA_ARCHITECTURES='$archs' has no 90: on an H200 the kernels are JIT-compiled from PTX" ;;
+    esac
+    lib="$build_abs/lib"
+    mkdir -p "$lib"
+    # Present on any machine that can run these binaries (C/C++ runtime, the CUDA driver and the
+    # toolkit's own libraries, which the GPU machine's CUDA provides): not copied. libstdc++ is not
+    # copied on purpose: an older one on LD_LIBRARY_PATH would break ctest or python3 there.
+    skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libgcc_s\.so|libstdc\+\+\.so|libcuda\.so|libcudart\.so|libcublas|libcublasLt|libcusolver|libcusparse|libnvJitLink|libwgf\.so)'
+    copied=0
+    while read -r name path; do
+        [ -n "$path" ] || continue
+        echo "$name" | grep -Eq "$skip" && continue
+        case "$path" in "$build_abs"/*) continue ;; esac
+        cp -L "$path" "$lib/$name"
+        echo "gpu-check: copied $path -> $lib/$name"
+        copied=$((copied + 1))
+    done < <(for b in $(binaries); do ldd "$b" 2>/dev/null; done |
+        awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' | sort -u)
+    size="$(du -sm "$build_abs" | cut -f1)"
+    echo "gpu-check: prepared $build ($copied libraries in $build/lib, ${size} MiB in all)"
+    [ "$size" -lt 60 ] || echo "gpu-check: warning: $build is ${size} MiB; the carried tree is limited to 64 MiB"
+    echo "gpu-check: on the GPU machine run 'tools/gpu-check.sh $build' with '$build' carried along"
+    exit 0
+fi
+
+# ---- the check (on the GPU machine) -----------------------------------------------------------------
+out="${OUT:-$build_abs/gpu-check}"
+mkdir -p "$out"
+report="$out/gpu-check.md"
+export LD_LIBRARY_PATH="$build_abs/lib:$build_abs:/usr/local/cuda/lib64:/usr/local/cuda/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+status=0
+say() { echo "$*" | tee -a "$report"; }
+: >"$report"
+
+say "# wgf gpu-check"
+say ""
+say "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+if commit="$(git rev-parse --short HEAD 2>/dev/null)"; then
+    git diff --quiet HEAD 2>/dev/null || commit="$commit (+ local changes)"
+else
+    commit="unknown (no git here)"
+fi
+say "- commit: $commit"
+say "- build: $build (CUDA architectures $(cache_value CMAKE_CUDA_ARCHITECTURES), $(cache_value CMAKE_BUILD_TYPE))"
+if command -v nvidia-smi >/dev/null 2>&1; then
+    gpus="$(nvidia-smi -L 2>&1)" || { say "- nvidia-smi -L failed: $gpus"; status=1; }
+    say "- GPUs: $(echo "$gpus" | tr '\n' ';' | sed 's/;$//')"
+    say "- driver: $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -n 1)"
+else
+    say "- nvidia-smi: not found"
+    status=1
+fi
+say ""
+
+# Libraries the binaries cannot find here.
+missing="$(for b in $(binaries); do ldd "$b" 2>/dev/null | grep 'not found'; done | sort -u)"
+if [ -n "$missing" ]; then
+    say "**Missing shared libraries** (run --prepare where the build was made, or check the CUDA toolkit here):"
+    say '```'
+    say "$missing"
+    say '```'
+    status=1
+fi
+
+# CTest files and RUNPATHs hold the absolute paths of the machine that configured the build. When
+# those paths do not exist here, recreate them as links to the carried tree.
+orig_src="$(cache_value CMAKE_HOME_DIRECTORY)"
+orig_build="$(cache_value CMAKE_CACHEFILE_DIR)"
+if [ -n "$orig_build" ] && [ ! -e "$orig_build/CMakeCache.txt" ]; then
+    if [ -n "$orig_src" ] && [ ! -e "$orig_src" ] && [ "$build_abs" = "$(pwd -P)/${orig_build#"$orig_src"/}" ]; then
+        mkdir -p "$(dirname "$orig_src")" && ln -s "$(pwd -P)" "$orig_src"
+    else
+        mkdir -p "$(dirname "$orig_build")" && ln -sfn "$build_abs" "$orig_build"
+    fi 2>/dev/null || echo "gpu-check: warning: cannot link $orig_build to $build_abs; ctest may not find the tests"
+fi
+
+# ---- tests ------------------------------------------------------------------------------------------------
+say "## CUDA tests"
+say ""
+ctest_log="$out/ctest.log"
+if command -v ctest >/dev/null 2>&1 && [ -e "$orig_build/CMakeCache.txt" ]; then
+    timeout 180 ctest --test-dir "$build" -L cuda --output-on-failure --timeout 170 >"$ctest_log" 2>&1
+    rc=$?
+    summary="$(grep -E 'tests passed|tests failed|Passed|Failed|Skipped|\*\*\*' "$ctest_log" | tail -n 8)"
+    if [ $rc -ne 0 ]; then
+        say "FAILED (ctest exit $rc)"
+        status=1
+    elif grep -q 'Skipped\|Not Run' "$ctest_log" || ! grep -q 'Passed' "$ctest_log"; then
+        say "FAILED: the cuda tests were skipped or did not run (no device seen?)"
+        status=1
+    else
+        say "passed"
+    fi
+else  # no ctest, or no usable CTest files: run the test binary itself (0 passed, 77 skipped)
+    timeout 180 "$build/tests/test_icnn_cuda" >"$ctest_log" 2>&1
+    rc=$?
+    summary="$(tail -n 8 "$ctest_log")"
+    case $rc in
+        0) say "passed (test_icnn_cuda run directly)" ;;
+        77) say "FAILED: test_icnn_cuda reports skipped (no CUDA device seen)"; status=1 ;;
+        *) say "FAILED (test_icnn_cuda exit $rc)"; status=1 ;;
+    esac
+fi
+say ""
+say '```'
+say "$summary"
+say '```'
+[ $status -eq 0 ] || tail -n 60 "$ctest_log"
+say ""
+
+# ---- benchmarks -------------------------------------------------------------------------------------
+say "## CUDA benchmarks (bench_icnn --benchmark_filter=cuda)"
+say ""
+json="$out/bench_cuda.json"
+bench="$build/bench/bench_icnn"
+if [ ! -x "$bench" ]; then
+    say "FAILED: $bench is missing"
+    status=1
+else
+    # JSON to stdout as asked of the benchmark, kept out of this log; the same JSON goes to $json.
+    timeout 120 "$bench" --benchmark_filter=cuda --benchmark_format=json --benchmark_out="$json" \
+        >"$out/.bench_stdout.json" 2>"$out/.bench_stderr.txt"
+    rc=$?
+    if [ $rc -ne 0 ] || [ ! -s "$json" ]; then
+        say "FAILED (bench_icnn exit $rc$([ $rc -eq 124 ] && echo ', timed out after 120 s'))"
+        tail -n 20 "$out/.bench_stderr.txt"
+        status=1
+    fi
+    if [ -s "$json" ]; then
+        errors="$(grep -c '"error_occurred": *true' "$json")"
+        if [ "$errors" -gt 0 ]; then
+            say "FAILED: $errors benchmarks reported an error (see the note column)"
+            status=1
+        fi
+        if command -v python3 >/dev/null 2>&1 && python3 - "$json" >"$out/.table.md" 2>/dev/null <<'EOF'
+import json, sys
+data = json.load(open(sys.argv[1]))
+ctx = data.get("context", {})
+print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, {ctx.get('date', '')}")
+print()
+print("| name | points/s | GFLOP/s | note |")
+print("| --- | ---: | ---: | --- |")
+for b in data.get("benchmarks", []):
+    note = b.get("error_message", "") if b.get("error_occurred") else b.get("label", "")
+    pts, gf = b.get("points_per_s"), b.get("GFLOPs")
+    print(f"| {b.get('name', '?')} | {pts:.4g} | {gf:.4g} | {note} |" if pts is not None and gf is not None
+          else f"| {b.get('name', '?')} | – | – | {note} |")
+EOF
+        then
+            cat "$out/.table.md" >>"$report"
+            cat "$out/.table.md"
+        else  # awk fallback: Google Benchmark writes one key per line
+            awk '
+                function flush() { if (name != "") printf "| %s | %s | %s | %s |\n", name, pts, gf, note; name = "" }
+                BEGIN { print "| name | points/s | GFLOP/s | note |"; print "| --- | ---: | ---: | --- |" }
+                /^[ \t]*"name":/ { flush(); name = $0; sub(/^[^:]*: *"/, "", name); sub(/",?[ \t]*$/, "", name); pts = "–"; gf = "–"; note = "" }
+                /^[ \t]*"points_per_s":/ { v = $2; sub(/,$/, "", v); pts = sprintf("%.4g", v) }
+                /^[ \t]*"GFLOPs":/ { v = $2; sub(/,$/, "", v); gf = sprintf("%.4g", v) }
+                /^[ \t]*"(label|error_message)":/ { note = $0; sub(/^[^:]*: *"/, "", note); sub(/",?[ \t]*$/, "", note) }
+                END { flush() }' "$json" | tee -a "$report"
+        fi
+    fi
+fi
+rm -f "$out/.bench_stdout.json" "$out/.bench_stderr.txt" "$out/.table.md"
+say ""
+say "result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
+[ -n "${OUT:-}" ] || echo "gpu-check: report in $report"
+exit $status
