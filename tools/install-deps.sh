@@ -2,11 +2,12 @@
 # Installs wgf's build and test dependencies from Debian packages (idempotent).
 #   doctest-dev       unit tests (doctest + CTest)
 #   libbenchmark-dev  microbenchmarks (Google Benchmark)
-#   libeigen3-dev     host dense products (Eigen 3.4, header-only; chosen by bench/bench_host_gemm.cpp)
+#   libeigen3-dev     host small dense products (Eigen 3.4, header-only)
+#   libopenblas-dev   host large GEMMs (OpenBLAS; faster than Eigen's product at W >= 512, docs/PERFORMANCE.md)
 #   cmake, ninja-build, g++
 # The CUDA toolkit is not installed here: it is used when nvcc is already on the machine.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ doctest-dev libbenchmark-dev libeigen3-dev)
+pkgs=(cmake ninja-build g++ doctest-dev libbenchmark-dev libeigen3-dev libopenblas-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

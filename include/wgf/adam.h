@@ -22,7 +22,8 @@ struct AdamOptions {
     void validate() const;       ///< throws wgf::Error naming the bad field
 };
 
-/// Optimiser state for one parameter buffer of `size` elements, kept in ctx's memory space.
+/// Optimiser state for one parameter buffer of `size` (≥ 1) elements, kept in ctx's memory space.
+/// The Cuda backend has no kernel yet: on a Cuda context step() throws wgf::Error.
 template <typename T>
 class Adam {
 public:

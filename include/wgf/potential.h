@@ -26,7 +26,8 @@ public:
     virtual int dim() const = 0;
     virtual std::string describe() const = 0;
     /// value: [n] or null; grad: [n][D] or null; y: [n][D]. Pointers in ctx's memory space.
-    /// Throws wgf::Error on bad arguments (n ≤ 0, null y, nothing requested).
+    /// Throws wgf::Error on bad arguments (n ≤ 0, null y, nothing requested) and when y contains
+    /// NaN/Inf (the message gives the count).
     virtual void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const = 0;
     /// Whether eval() on a Host context may be called from several threads at once (the host
     /// training loss evaluates the potential per block of points in parallel). User callbacks are

@@ -5,6 +5,7 @@
 // Checked against finite differences in tests/host/test_icnn_backward_fd.cpp.
 #include <limits>
 
+#include "host_blas.h"
 #include "icnn_block_host.h"
 #include "wgf/detail/cholesky.h"
 
@@ -27,9 +28,13 @@ auto point_block(M& m, int p, int D) {
 template <typename T>
 void hessian_assembly_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
     const int D = net.shape.dim, L = net.shape.depth(), P = blk.P;
-    blk.H.noalias() = net.layers[0].Pm * blk.G[0];
-    for (int l = 1; l < L; ++l) blk.H.noalias() += net.layers[l].Pm * blk.G[l];
-    HMat<T> M, Hp(D, D);
+    const std::int64_t D2 = static_cast<std::int64_t>(D) * D;
+    blk.H.resize(D2, P);
+    for (int l = 0; l < L; ++l)  // H = Σ_l Pm_l G_l
+        blas_gemm<T>(false, false, D2, P, net.layers[l].W, T(1), net.layers[l].Pm.data(), D2, blk.G[l].data(),
+                     net.layers[l].W, l == 0 ? T(0) : T(1), blk.H.data(), D2);
+    static thread_local HMat<T> M, Hp;
+    Hp.resize(D, D);
     for (int p = 0; p < P; ++p) {
         Eigen::Map<HMat<T>> Hcol(blk.H.col(p).data(), D, D);
         Hp = Hcol;
@@ -50,18 +55,21 @@ void hessian_assembly_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
 template <typename T>
 void hessian_assembly_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const int D = net.shape.dim, r = net.shape.rank, L = net.shape.depth(), P = blk.P;
-    HMat<T> Hbar = blk.H_bar;
+    static thread_local HMat<T> Hbar;
+    Hbar = blk.H_bar;
     for (int p = 0; p < P; ++p) {
         Eigen::Map<HMat<T>> Hp(Hbar.col(p).data(), D, D);
         const HMat<T> sym = T(0.5) * (Hp + Hp.transpose());
         Hp = sym;
     }
-    HMat<T> M, R, e;
+    static thread_local HMat<T> M, R, e;
     for (int l = 0; l < L; ++l) {
         const HostLayer<T>& lp = net.layers[l];
         const int W = lp.W;
-        blk.G_bar[l].noalias() += lp.Pm.transpose() * Hbar;
-        M.noalias() = Hbar * blk.G[l].transpose();  // [D² × W]: column j = Σ_p g_{j,p} H̄_p
+        const std::int64_t D2 = static_cast<std::int64_t>(D) * D;
+        blas_gemm<T>(true, false, W, P, D2, T(1), lp.Pm.data(), D2, Hbar.data(), D2, T(1), blk.G_bar[l].data(), W);
+        M.resize(D2, W);  // [D² × W]: column j = Σ_p g_{j,p} H̄_p
+        blas_gemm<T>(false, true, D2, W, P, T(1), Hbar.data(), D2, blk.G[l].data(), W, T(0), M.data(), D2);
         T* dA = dparams + net.layout.layers[l].A;
         for (int j = 0; j < W; ++j) {
             const CMap<T> Mj(M.col(j).data(), D, D);
@@ -104,7 +112,9 @@ void cholesky_logdet_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
 template <typename T>
 void cholesky_logdet_backward(const HostNet<T>& net, IcnnBlock<T>& blk) {
     const int D = net.shape.dim, P = blk.P;
-    HVec<T> inv(D * D), work(D * D);
+    static thread_local HVec<T> inv, work;
+    inv.resize(D * D);
+    work.resize(D * D);
     for (int p = 0; p < P; ++p) {
         if (blk.status[static_cast<std::size_t>(p)] != 0 || blk.logdet_bar[p] == T(0)) continue;
         cholesky_inverse(blk.Lfac.col(p).data(), D, inv.data(), work.data());

@@ -36,11 +36,14 @@ namespace detail {
 
 int host_block_points(const IcnnShape& shape, std::int64_t n, int threads, bool hess) {
     // The Jacobian blocks K_l are W·P·D values: keep each near 2^18 entries (1–2 MB, cache-sized but
-    // wide enough for efficient GEMMs), 4 ≤ P ≤ 256, and at least one block per thread.
+    // wide enough for efficient GEMMs), 4 ≤ P ≤ 256; and give each thread about four blocks (not
+    // fewer than 16 points each) so that dynamic scheduling balances the load.
     const double per_point = hess ? double(shape.max_width()) * shape.dim : double(shape.max_width());
     int P = static_cast<int>(std::clamp(double(1 << 18) / per_point, 4.0, 256.0));
-    const std::int64_t per_thread = (n + threads - 1) / threads;
-    if (per_thread < P) P = static_cast<int>(std::max<std::int64_t>(1, per_thread));
+    const std::int64_t balanced = std::max<std::int64_t>(16, (n + 4 * threads - 1) / (4 * threads));
+    if (balanced < P) P = static_cast<int>(balanced);
+    if (threads > 1 && n < static_cast<std::int64_t>(P) * threads)
+        P = static_cast<int>(std::max<std::int64_t>(1, (n + threads - 1) / threads));
     return P;
 }
 
@@ -89,7 +92,7 @@ void icnn_eval_host(int threads, const IcnnShape& shape, const T* params, const 
     const std::int64_t blocks = (n + P - 1) / P;
 #pragma omp parallel num_threads(threads)
     {
-        IcnnBlock<T> blk;
+        static thread_local IcnnBlock<T> blk;  // reused across calls: no page faults per call
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::int64_t n0 = b * P;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "host_blas.h"
 #include "icnn_block_host.h"
 #include "wgf/detail/icnn_point.h"
 
@@ -93,17 +94,16 @@ void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3) {
     blk.S1.resize(L);
     blk.S2.resize(L);
     blk.S3.resize(L);
-    HMat<T> BX;
+    static thread_local HMat<T> BX;
     for (int l = 0; l < L; ++l) {
         const HostLayer<T>& lp = net.layers[l];
         const int W = lp.W;
         blk.S[l].noalias() = X * CMapR<T>(lp.A, D, r * W);
         BX.noalias() = lp.Bt * X.transpose();
         HMat<T>& U = blk.U[l];
-        if (l == 0)
-            U.resize(W, P);
-        else
-            U.noalias() = CMapR<T>(lp.C, W, lp.Wprev) * blk.Z[l - 1];
+        U.resize(W, P);
+        if (l > 0)  // U = C_l Z_{l−1}; C_l row-major [W × W'] is column-major [W' × W], transposed
+            blas_gemm<T>(true, false, W, P, lp.Wprev, T(1), lp.C, lp.Wprev, blk.Z[l - 1].data(), lp.Wprev, T(0), U.data(), W);
         blk.Z[l].resize(W, P);
         blk.S1[l].resize(W, P);
         blk.S2[l].resize(W, P);
@@ -132,7 +132,8 @@ void values_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const int WL = net.layers[L - 1].W;
     const Eigen::Map<const HVec<T>> cv(net.c, WL);
     Eigen::Map<HVec<T>>(dparams + net.layout.c, WL).noalias() += blk.Z[L - 1] * blk.psi_bar;
-    HMat<T> Zbar = cv * blk.psi_bar.transpose();
+    static thread_local HMat<T> Zbar;
+    Zbar.noalias() = cv * blk.psi_bar.transpose();
     blk.x_bar.noalias() += net.s * (blk.psi_bar.asDiagonal() * X);
     for (int l = L - 1; l >= 0; --l) {
         const HostLayer<T>& lp = net.layers[l];
@@ -224,19 +225,22 @@ void quad_jacobian_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams
         const int W = lp.W;
         T* dA = dparams + off.A;
         MapR<T> dB(dparams + off.B, W, D);
-        for (int p = 0; p < P; ++p)
-            for (int d = 0; d < D; ++d) {
-                const auto col = blk.DQ_bar[l].col(static_cast<Eigen::Index>(p) * D + d).array();
-                dB.col(d) += col.matrix();
-                for (int t = 0; t < r; ++t) {
+        // Loop order d, t outside and points inside: the Ā row (d, t, :) stays in L1 while it
+        // accumulates over the points.
+        for (int d = 0; d < D; ++d) {
+            for (int p = 0; p < P; ++p) dB.col(d) += blk.DQ_bar[l].col(static_cast<Eigen::Index>(p) * D + d);
+            for (int t = 0; t < r; ++t) {
+                const std::ptrdiff_t at = (static_cast<std::ptrdiff_t>(d) * r + t) * W;
+                const auto a = Eigen::Map<const HVec<T>>(lp.A + at, W).array();
+                auto da = Eigen::Map<HVec<T>>(dA + at, W).array();
+                for (int p = 0; p < P; ++p) {
+                    const auto col = blk.DQ_bar[l].col(static_cast<Eigen::Index>(p) * D + d).array();
                     const std::ptrdiff_t st = (static_cast<std::ptrdiff_t>(p) * r + t) * W;
-                    const std::ptrdiff_t at = (static_cast<std::ptrdiff_t>(d) * r + t) * W;
-                    Eigen::Map<HVec<T>>(blk.S_bar[l].data() + st, W).array() +=
-                        T(2) * Eigen::Map<const HVec<T>>(lp.A + at, W).array() * col;
-                    Eigen::Map<HVec<T>>(dA + at, W).array() +=
-                        T(2) * Eigen::Map<const HVec<T>>(blk.S[l].data() + st, W).array() * col;
+                    Eigen::Map<HVec<T>>(blk.S_bar[l].data() + st, W).array() += T(2) * a * col;
+                    da += T(2) * Eigen::Map<const HVec<T>>(blk.S[l].data() + st, W).array() * col;
                 }
             }
+        }
     }
 }
 
@@ -273,8 +277,9 @@ void jacobian_recursion_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
     for (int l = 1; l < L; ++l) {
         const HostLayer<T>& lp = net.layers[l];
         const HMat<T>& Jprev = l == 1 ? blk.DQ[0] : blk.J[l - 1];
-        blk.K[l] = blk.DQ[l];
-        blk.K[l].noalias() += CMapR<T>(lp.C, lp.W, lp.Wprev) * Jprev;
+        blk.K[l] = blk.DQ[l];  // K_l = ∇q_l + C_l J_{l−1}
+        blas_gemm<T>(true, false, lp.W, static_cast<std::int64_t>(P) * D, lp.Wprev, T(1), lp.C, lp.Wprev, Jprev.data(),
+                     lp.Wprev, T(1), blk.K[l].data(), lp.W);
         if (l + 1 < L) {
             blk.J[l].resize(lp.W, static_cast<Eigen::Index>(P) * D);
             for (int p = 0; p < P; ++p)
@@ -289,7 +294,7 @@ template <typename T>
 void jacobian_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const int D = net.shape.dim, L = net.shape.depth(), P = blk.P;
     if (L == 1) return;
-    HMat<T> Jbar;  // J̄_l of the layer being processed (empty for l = L−1)
+    static thread_local HMat<T> Jbar;  // J̄_l of the layer being processed (empty for l = L−1)
     for (int l = L - 1; l >= 1; --l) {
         const HostLayer<T>& lp = net.layers[l];
         HMat<T>& Kb = blk.K_bar[l];
@@ -302,8 +307,12 @@ void jacobian_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dp
             }
         }
         const HMat<T>& Jprev = l == 1 ? blk.DQ[0] : blk.J[l - 1];
-        MapR<T>(dparams + net.layout.layers[l].C, lp.W, lp.Wprev).noalias() += Kb * Jprev.transpose();
-        Jbar.noalias() = CMapR<T>(lp.C, lp.W, lp.Wprev).transpose() * Kb;
+        const std::int64_t PD = static_cast<std::int64_t>(P) * D;
+        // C̄_lᵀ (column-major [W' × W]) += J_{l−1} K̄_lᵀ;  J̄_{l−1} = C_lᵀ K̄_l.
+        blas_gemm<T>(false, true, lp.Wprev, lp.W, PD, T(1), Jprev.data(), lp.Wprev, Kb.data(), lp.W, T(1),
+                     dparams + net.layout.layers[l].C, lp.Wprev);
+        Jbar.resize(lp.Wprev, PD);
+        blas_gemm<T>(false, false, lp.Wprev, PD, lp.W, T(1), lp.C, lp.Wprev, Kb.data(), lp.W, T(0), Jbar.data(), lp.Wprev);
         blk.DQ_bar[l] += Kb;
     }
     blk.DQ_bar[0] += Jbar;

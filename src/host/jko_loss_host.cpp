@@ -73,7 +73,7 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
         if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
         Context host(Backend::Host, 1);
-        IcnnBlock<T> blk;
+        static thread_local IcnnBlock<T> blk;  // reused across calls: no page faults per call
         Tape tape;
         HVec<T> phi, w;
         HMatR<T> dphi;
@@ -167,7 +167,7 @@ double identity_loss_host(int threads, const IcnnShape& shape, const T* params, 
 #endif
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
         if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
-        IcnnBlock<T> blk;
+        static thread_local IcnnBlock<T> blk;  // reused across calls: no page faults per call
         Tape tape;
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < blocks; ++b) {
