@@ -79,6 +79,7 @@ struct IcnnBlock {
     std::vector<HMatR<T>> S;
     std::vector<HMat<T>> U, Z, S1, S2, S3, G, Delta, DQ, K, J;
     HVec<T> psi;
+    bool has_psi = false;  // values_forward computed ψ and the last layer's Z
     HMatR<T> Y;
     HMat<T> H, Lfac;  // Lfac: Cholesky factors, [D² × P]
     HVec<T> logdet;
@@ -95,9 +96,9 @@ struct IcnnBlock {
 };
 
 // ---- forward ops --------------------------------------------------------------------------------
-/// S, U, Z, S1, S2 (and S3 when need_s3), psi.
+/// S, U, Z, S1, S2 (and S3 when need_s3); psi and the last layer's Z only when need_psi.
 template <typename T>
-void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3);
+void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3, bool need_psi = true);
 template <typename T>
 void grad_recursion_forward(const HostNet<T>& net, IcnnBlock<T>& blk);
 template <typename T>

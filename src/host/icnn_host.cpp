@@ -53,7 +53,7 @@ void eval_block(const HostNet<T>& net, const T* x, std::int64_t n0, int P, IcnnO
     const int D = net.shape.dim;
     const bool need_hess = out.hess_x || out.logdet;
     blk.set_points(x + n0 * D, P, D);
-    values_forward(net, blk, /*need_s3=*/false);
+    values_forward(net, blk, /*need_s3=*/false, /*need_psi=*/out.value != nullptr);
     if (out.value) std::copy(blk.psi.data(), blk.psi.data() + P, out.value + n0);
     if (!out.grad_x && !need_hess) return;
     grad_recursion_forward(net, blk);

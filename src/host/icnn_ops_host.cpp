@@ -85,7 +85,7 @@ void IcnnBlock<T>::zero_adjoints(const HostNet<T>& net) {
 
 // ---- values: S_l = X A_l; q; U_l = C_l Z_{l−1} + q_l; Z_l = σ(U_l); ψ = c·Z_{L−1} + (s/2)‖x‖² ----------
 template <typename T>
-void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3) {
+void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3, bool need_psi) {
     const int D = net.shape.dim, r = net.shape.rank, L = net.shape.depth(), P = blk.P;
     const CMapR<T> X(blk.x, P, D);
     blk.S.resize(L);
@@ -113,11 +113,16 @@ void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3) {
             for (int j = 0; j < W; ++j) {
                 const T u = (l == 0 ? T(0) : U(j, p)) + quad_value(srow + j, W, r, BX(j, p), lp.b[j]);
                 U(j, p) = u;
-                layer_activation(l, u, blk.Z[l](j, p), blk.S1[l](j, p), blk.S2[l](j, p));
+                if (l + 1 < L || need_psi)
+                    layer_activation(l, u, blk.Z[l](j, p), blk.S1[l](j, p), blk.S2[l](j, p));
+                else
+                    layer_activation_derivs(l, u, blk.S1[l](j, p), blk.S2[l](j, p));
                 if (need_s3) blk.S3[l](j, p) = l == 0 ? T(0) : softplus_derivs(u).s3;
             }
         }
     }
+    blk.has_psi = need_psi;
+    if (!need_psi) return;
     const Eigen::Map<const HVec<T>> cv(net.c, net.layers[L - 1].W);
     blk.psi.resize(P);
     for (int p = 0; p < P; ++p) blk.psi[p] = cv.dot(blk.Z[L - 1].col(p)) + net.s / T(2) * X.row(p).squaredNorm();
@@ -131,10 +136,14 @@ void values_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const CMapR<T> X(blk.x, P, D);
     const int WL = net.layers[L - 1].W;
     const Eigen::Map<const HVec<T>> cv(net.c, WL);
-    Eigen::Map<HVec<T>>(dparams + net.layout.c, WL).noalias() += blk.Z[L - 1] * blk.psi_bar;
     static thread_local HMat<T> Zbar;
-    Zbar.noalias() = cv * blk.psi_bar.transpose();
-    blk.x_bar.noalias() += net.s * (blk.psi_bar.asDiagonal() * X);
+    if (blk.has_psi) {
+        Eigen::Map<HVec<T>>(dparams + net.layout.c, WL).noalias() += blk.Z[L - 1] * blk.psi_bar;
+        Zbar.noalias() = cv * blk.psi_bar.transpose();
+        blk.x_bar.noalias() += net.s * (blk.psi_bar.asDiagonal() * X);
+    } else {  // ψ was not computed, so nothing depends on it: ψ̄ must be zero
+        Zbar.setZero(WL, P);
+    }
     for (int l = L - 1; l >= 0; --l) {
         const HostLayer<T>& lp = net.layers[l];
         const auto& off = net.layout.layers[l];
@@ -321,7 +330,7 @@ void jacobian_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dp
 #define WGF_INSTANTIATE(T)                                                                       \
     template struct HostNet<T>;                                                                  \
     template struct IcnnBlock<T>;                                                                \
-    template void values_forward<T>(const HostNet<T>&, IcnnBlock<T>&, bool);                     \
+    template void values_forward<T>(const HostNet<T>&, IcnnBlock<T>&, bool, bool);                     \
     template void values_backward<T>(const HostNet<T>&, IcnnBlock<T>&, T*);                     \
     template void grad_recursion_forward<T>(const HostNet<T>&, IcnnBlock<T>&);                   \
     template void grad_recursion_backward<T>(const HostNet<T>&, IcnnBlock<T>&, T*);              \

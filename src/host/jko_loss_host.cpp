@@ -24,7 +24,7 @@ namespace {
 /// Records the ops that produce y = ∇ψ(x) (and, with hessian, H and log det) for one block.
 template <typename T>
 void record_icnn(Tape& tape, const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams, bool hessian) {
-    values_forward(net, blk, /*need_s3=*/hessian);
+    values_forward(net, blk, /*need_s3=*/hessian, /*need_psi=*/false);  // ψ's value is not in the losses
     tape.record("icnn_values", [&net, &blk, dparams] { values_backward(net, blk, dparams); });
     grad_recursion_forward(net, blk);
     tape.record("grad_recursion", [&net, &blk, dparams] { grad_recursion_backward(net, blk, dparams); });
@@ -73,7 +73,8 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
         if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
         Context host(Backend::Host, 1);
-        static thread_local IcnnBlock<T> blk;  // reused across calls: no page faults per call
+        static thread_local IcnnBlock<T> storage;  // reused across calls: no page faults per call
+        IcnnBlock<T>& blk = storage;
         Tape tape;
         HVec<T> phi, w;
         HMatR<T> dphi;
@@ -167,7 +168,8 @@ double identity_loss_host(int threads, const IcnnShape& shape, const T* params, 
 #endif
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
         if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
-        static thread_local IcnnBlock<T> blk;  // reused across calls: no page faults per call
+        static thread_local IcnnBlock<T> storage;  // reused across calls: no page faults per call
+        IcnnBlock<T>& blk = storage;
         Tape tape;
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < blocks; ++b) {

@@ -52,5 +52,22 @@ WGF_HOST_DEVICE void layer_activation(int layer, T u, T& z, T& s1, T& s2) {
     }
 }
 
+/// σ'(u) and σ''(u) of layer l without σ(u) itself (one exp, no log1p): for the last layer when ψ's
+/// value is not needed (gradients, Hessians, the training losses).
+template <typename T>
+WGF_HOST_DEVICE void layer_activation_derivs(int layer, T u, T& s1, T& s2) {
+    if (layer == 0) {
+        s1 = T(1);
+        s2 = T(0);
+    } else {
+        using std::exp;
+        const T e = exp(-(u > T(0) ? u : -u));
+        const T p = u >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+        const T q = u >= T(0) ? e / (T(1) + e) : T(1) / (T(1) + e);
+        s1 = p;
+        s2 = p * q;
+    }
+}
+
 }  // namespace detail
 }  // namespace wgf
