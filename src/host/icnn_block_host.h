@@ -37,6 +37,19 @@ using HMatR = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 template <typename T>
 using HVec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
+template <typename T>
+using CMapR = Eigen::Map<const HMatR<T>>;
+template <typename T>
+using MapR = Eigen::Map<HMatR<T>>;
+template <typename T>
+using CMap = Eigen::Map<const HMat<T>>;
+
+/// Point p's W×D block (columns p·D..p·D+D−1) of a [W × P·D] matrix.
+template <typename M>
+auto point_block(M& m, int p, int D) {
+    return m.middleCols(static_cast<Eigen::Index>(p) * D, D);
+}
+
 /// One layer's parameters (views into the buffer) plus per-call constants derived from them.
 template <typename T>
 struct HostLayer {

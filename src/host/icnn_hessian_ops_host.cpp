@@ -12,18 +12,6 @@
 namespace wgf {
 namespace detail {
 
-namespace {
-template <typename T>
-using CMapR = Eigen::Map<const HMatR<T>>;
-template <typename T>
-using MapR = Eigen::Map<HMatR<T>>;
-template <typename T>
-using CMap = Eigen::Map<const HMat<T>>;
-template <typename M>
-auto point_block(M& m, int p, int D) {
-    return m.middleCols(static_cast<Eigen::Index>(p) * D, D);
-}
-}  // namespace
 
 template <typename T>
 void hessian_assembly_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {

@@ -12,20 +12,6 @@
 namespace wgf {
 namespace detail {
 
-namespace {
-template <typename T>
-using CMapR = Eigen::Map<const HMatR<T>>;
-template <typename T>
-using MapR = Eigen::Map<HMatR<T>>;
-template <typename T>
-using CMap = Eigen::Map<const HMat<T>>;
-
-/// Point p's W×D block (columns p·D..p·D+D−1) of a [W × P·D] matrix.
-template <typename M>
-auto point_block(M& m, int p, int D) {
-    return m.middleCols(static_cast<Eigen::Index>(p) * D, D);
-}
-}  // namespace
 
 template <typename T>
 HostNet<T>::HostNet(const IcnnShape& shp, const T* external, bool with_hessian) : shape(shp), layout(shp) {

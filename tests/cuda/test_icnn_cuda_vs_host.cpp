@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
 #include "compare.h"
 #include "icnn_eval_all.h"
 #include "random.h"
@@ -76,15 +77,6 @@ double logdet_tolerance(const Spectrum& sp, int D, double dh, double u, double l
     return D * (D * dh + 2.0 * D * u * sp.lmax) / sp.lmin + 4 * u * std::max(1.0, std::fabs(logdet));
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no exception>";
-}
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 
 /// Sets an environment variable for the lifetime of the object (a new Context reads it).
 struct ScopedEnv {

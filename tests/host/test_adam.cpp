@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
 #include "compare.h"
 #include "wgf/adam.h"
 #include "wgf/error.h"
@@ -19,15 +20,6 @@ using namespace wgf;
 using namespace wgf_test;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no exception>";
-}
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 
 /// Independent scalar re-implementation, written from the textbook form (Kingma & Ba, Algorithm 1,
 /// with PyTorch's L2 term): m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ), θ ← θ − lr m̂ / (√v̂ + ε).

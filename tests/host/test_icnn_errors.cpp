@@ -11,6 +11,7 @@
 #include <limits>
 #include <string>
 
+#include "errors.h"
 #include "random.h"
 #include "wgf/wgf.h"
 
@@ -18,15 +19,6 @@ using namespace wgf;
 using namespace wgf_test;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no exception>";
-}
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 }  // namespace
 
 TEST_CASE("icnn_eval rejects bad points and requests") {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "errors.h"
 #include "compare.h"
 #include "random.h"
 #include "wgf/error.h"
@@ -22,15 +23,6 @@ using namespace wgf;
 using namespace wgf_test;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no exception>";
-}
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
 
 using MatR = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
