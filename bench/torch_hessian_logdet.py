@@ -29,6 +29,11 @@ rate carries over to N; the table marks such rows. Measurements already made for
 of timed points are reused rather than repeated. "nominal GFLOP/s" is points/s times wgf's flop
 model for one full evaluation (DESIGN.md §5: 2 Σ W_l W_{l-1} D + 2(1+r) Σ W_l D² + D³/3), so it
 compares directly with wgf's benchmark; autograd itself does several times more work.
+
+Run it on an otherwise idle machine: with every core in use by torch, any other busy process makes
+its OpenMP threads wait for each other at every op (measured: D=8, W=64 fell from ~12k to 45
+points/s while a 2-thread job ran beside it). The script warns when the load average is high and
+records it in the JSON.
 """
 
 from __future__ import annotations
@@ -205,7 +210,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load = load_average()
     meta["load_average_1min_at_start"] = load
     if load is not None and load > 0.5:
-        print(f"warning: the 1-minute load average is {load:.2f}: other work is running, timings will be low and noisy")
+        print(f"warning: the 1-minute load average is {load:.2f}: other work is running. torch's OpenMP threads "
+              "spin-wait on each other, so with busy cores small ops can slow down a hundredfold; wait for an idle "
+              "machine, or use --threads 1 (or OMP_WAIT_POLICY=PASSIVE) and say so")
     print(f"torch {torch.__version__} on {meta['device']} ({meta['cpu']}), {meta['threads']} threads, float32, "
           f"L={args.depth}, r={args.rank}, repeats={repeats}, budget {args.budget:g} s/call")
 

@@ -27,7 +27,7 @@ int cmd_ou(int argc, char** argv) {
     const Args a(argc, argv, 2,
                  {"dims", "instances", "seed", "width", "depth", "rank", "tau", "steps", "iterations", "batch", "lr",
                   "init", "pool", "pool-size", "pretrain-iterations", "eval-points", "eval-times", "precision", "threads",
-                  "beta", "json", "checkpoint-dir"},
+                  "beta", "json", "checkpoint-dir", "first-instance"},
                  {"quiet"});
     OuConfig cfg;
     cfg.width = static_cast<int>(a.integer("width", 64));
@@ -57,6 +57,8 @@ int cmd_ou(int argc, char** argv) {
     const std::vector<int> dims = a.has("dims") ? a.int_list("dims") : std::vector<int>{2};
     const int instances = static_cast<int>(a.integer("instances", 3));
     WGF_CHECK(instances >= 1, "--instances must be >= 1");
+    const int first_instance = static_cast<int>(a.integer("first-instance", 0));
+    WGF_CHECK(first_instance >= 0, "--first-instance must be >= 0");
     const std::uint64_t seed = static_cast<std::uint64_t>(a.integer("seed", 0));
     const bool verbose = !a.has("quiet");
     const std::string ckpt = a.str("checkpoint-dir", "");
@@ -77,7 +79,7 @@ int cmd_ou(int argc, char** argv) {
     for (int D : dims) {
         std::vector<std::vector<double>> per_time(cfg.eval_times.size());
         std::vector<double> train_s;
-        for (int i = 0; i < instances; ++i) {
+        for (int i = first_instance; i < first_instance + instances; ++i) {
             OuConfig c = cfg;
             c.dim = D;
             if (!ckpt.empty()) c.jko.checkpoint_dir = ckpt + "/ou-d" + std::to_string(D) + "-i" + std::to_string(i);

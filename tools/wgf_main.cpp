@@ -19,7 +19,7 @@ void usage(std::ostream& os) {
           "commands:\n"
           "  icnn-init   --dim D --widths W1,W2[,..] [--rank 5] [--strong-convexity 1e-6] [--seed 0] --out FILE\n"
           "  icnn-eval   --net FILE (--random N [--seed 1] | --points FILE.f64) --out PREFIX [--backend host|cuda]\n"
-          "  ou          [--dims 2,4] [--instances 3] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
+          "  ou          [--dims 2,4] [--instances 3] [--first-instance 0] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
           "              [--tau 0.05] [--lr 5e-3] [--init pretrain|identity] [--pool on|off] [--precision float|double]\n"
           "              [--pretrain-iterations 4000] [--eval-points 8192] [--eval-times 0.5,0.9] [--threads 0]\n"
           "              [--checkpoint-dir DIR] [--json FILE] [--quiet]   Ornstein-Uhlenbeck validation vs the closed form\n"
