@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 #include <cstring>
 #include <iomanip>
 #include <sstream>
@@ -103,7 +105,8 @@ std::string Flow<T>::step_path(const std::string& dir, int k) {
 template <typename T>
 std::string Flow<T>::save_step(const std::string& dir, int k) const {
     WGF_CHECK(k >= 0 && k < steps(), "Flow::save_step: step " << k << " out of range [0, " << steps() << ")");
-    ::mkdir(dir.c_str(), 0755);  // may exist already
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);  // parents too; an existing folder is fine
     struct stat st;
     WGF_CHECK(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "Flow::save_step: '" << dir << "' is not a directory");
     detail::BinaryWriter w;

@@ -93,8 +93,8 @@ TEST_CASE("Flow: save/load round trip and per-step checkpoints") {
     CHECK(back.time(3) == doctest::Approx(0.3));
     std::remove(path.c_str());
 
-    const std::string dir = "test_flow_steps";
-    remove_tree(dir);
+    const std::string dir = "test_flow_steps/nested";  // missing parent folders are created
+    remove_tree("test_flow_steps");
     for (int k = 0; k < 3; ++k) flow.save_step(dir, k);
     // A crash in the middle of writing step 3 leaves only a temporary file: ignored on resume.
     { std::ofstream(dir + "/step-00003.wgfstep.tmp.999") << "partial"; }
@@ -116,7 +116,7 @@ TEST_CASE("Flow: save/load round trip and per-step checkpoints") {
         threw = std::string(e.what()).find("checksum") != std::string::npos;
     }
     CHECK(threw);
-    remove_tree(dir);
+    remove_tree("test_flow_steps");
 }
 
 TEST_CASE("JKO: a run stopped after 2 steps resumes from its checkpoints and matches an uninterrupted run") {
