@@ -11,6 +11,7 @@ namespace wgf_cli {
 int cmd_icnn_init(int argc, char** argv);
 int cmd_icnn_eval(int argc, char** argv);
 int cmd_ou(int argc, char** argv);
+int cmd_jko_loss(int argc, char** argv);
 }  // namespace wgf_cli
 
 namespace {
@@ -23,6 +24,8 @@ void usage(std::ostream& os) {
           "              [--tau 0.05] [--lr 5e-3] [--init pretrain|identity] [--pool on|off] [--precision float|double]\n"
           "              [--pretrain-iterations 4000] [--eval-points 8192] [--eval-times 0.5,0.9] [--threads 0]\n"
           "              [--checkpoint-dir DIR] [--json FILE] [--quiet]   Ornstein-Uhlenbeck validation vs the closed form\n"
+          "  jko-loss    --net FILE --points FILE.f64 --A a11,a12,.. --m m1,.. [--tau 0.05] [--beta 1] --out PREFIX\n"
+          "              JKO loss (quadratic potential) and dL/dtheta as raw float64\n"
           "  info        print the version and the available backends\n";
 }
 }  // namespace
@@ -37,6 +40,7 @@ int main(int argc, char** argv) {
         if (cmd == "icnn-init") return wgf_cli::cmd_icnn_init(argc, argv);
         if (cmd == "icnn-eval") return wgf_cli::cmd_icnn_eval(argc, argv);
         if (cmd == "ou") return wgf_cli::cmd_ou(argc, argv);
+        if (cmd == "jko-loss") return wgf_cli::cmd_jko_loss(argc, argv);
         if (cmd == "info") {
             std::cout << "wgf " << WGF_VERSION_MAJOR << "." << WGF_VERSION_MINOR << "." << WGF_VERSION_PATCH
                       << "\ncuda available: " << (wgf::cuda_available() ? "yes" : "no")
