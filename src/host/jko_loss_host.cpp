@@ -50,20 +50,19 @@ struct ThreadSums {
     int failed_row = 0;
 };
 
-}  // namespace
-
-template <typename T>
-JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
-                           const Potential<T>& potential, const JkoLossOptions& opt, T* dL_dparams) {
-    const HostNet<T> net(shape, params, /*with_hessian=*/true);
-    const int D = shape.dim;
+/// The block loop shared by the losses: blocks of points are assigned statically to threads; for
+/// each block the ICNN ops are recorded on the thread's tape, then `loss_ops(blk, tape, acc)` records
+/// the loss's own ops (and accumulates its values) and returns whether the tape is to be replayed
+/// (false when the block has a failed factorisation). The per-thread parameter gradients are added
+/// into dL_dparams (if given) in thread order.
+template <typename T, typename LossOps>
+std::vector<ThreadSums<T>> run_blocks(int threads, const HostNet<T>& net, const T* x, std::int64_t n, bool hessian,
+                                      T* dL_dparams, LossOps loss_ops) {
+    const int D = net.shape.dim;
     const std::size_t count = net.layout.total;
-    const int P = host_block_points(shape, n, threads, true);
+    const int P = host_block_points(net.shape, n, threads, true);
     const std::int64_t blocks = (n + P - 1) / P;
-    const T inv_n = T(1) / static_cast<T>(n), tau = static_cast<T>(opt.tau), tau_beta = static_cast<T>(opt.tau / opt.beta);
     std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(threads));
-    const bool serial_potential = !potential.thread_safe();
-
 #pragma omp parallel num_threads(threads)
     {
         int tid = 0;
@@ -72,59 +71,84 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
 #endif
         ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
         if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
-        Context host(Backend::Host, 1);
         static thread_local IcnnBlock<T> storage;  // reused across calls: no page faults per call
         IcnnBlock<T>& blk = storage;
         Tape tape;
-        HVec<T> phi, w;
-        HMatR<T> dphi;
 #pragma omp for schedule(static)
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::int64_t n0 = b * P;
             blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
-            T* dp = dL_dparams ? acc.dparams.data() : nullptr;
-            record_icnn(tape, net, blk, dp, /*hessian=*/true);
-            for (int p = 0; p < blk.P; ++p)
-                if (blk.status[static_cast<std::size_t>(p)] != 0 && acc.failed_point < 0) {
-                    acc.failed_point = n0 + p;
-                    acc.failed_row = blk.status[static_cast<std::size_t>(p)];
-                }
-            // Potential Φ(y) with ∇Φ(y): backward ȳ += Φ̄ ∇Φ(y).
-            phi.resize(blk.P);
-            dphi.resize(blk.P, D);
-            if (serial_potential) {
-#pragma omp critical(wgf_user_potential)
-                potential.eval(host, blk.Y.data(), blk.P, phi.data(), dphi.data());
-            } else {
-                potential.eval(host, blk.Y.data(), blk.P, phi.data(), dphi.data());
-            }
-            HVec<T> phi_bar;
-            tape.record("potential", [&blk, &dphi, &phi_bar] { blk.Y_bar.noalias() += phi_bar.asDiagonal() * dphi; });
-            // W₂ term w_p = ½‖y_p − x_p‖²: backward ȳ += w̄ (y − x), x̄ −= w̄ (y − x).
-            const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
-            w = T(0.5) * (blk.Y - X).rowwise().squaredNorm();
-            HVec<T> w_bar;
-            tape.record("w2", [&blk, &w_bar, X] {
-                const HMatR<T> diff = w_bar.asDiagonal() * (blk.Y - X);
-                blk.Y_bar += diff;
-                blk.x_bar -= diff;
-            });
-            // Mean reduction: L = Σ_p (w_p + τΦ_p − τβ⁻¹ logdet_p)/N.
-            tape.record("mean_reduction", [&blk, &w_bar, &phi_bar, inv_n, tau, tau_beta] {
-                w_bar = HVec<T>::Constant(blk.P, inv_n);
-                phi_bar = HVec<T>::Constant(blk.P, tau * inv_n);
-                blk.logdet_bar = HVec<T>::Constant(blk.P, -tau_beta * inv_n);
-            });
-            acc.w2 += static_cast<double>(w.sum());
-            acc.potential += static_cast<double>(phi.sum());
-            acc.logdet += static_cast<double>(blk.logdet.sum());
-            if (dL_dparams && acc.failed_point < 0) {
+            record_icnn(tape, net, blk, dL_dparams ? acc.dparams.data() : nullptr, hessian);
+            if (loss_ops(blk, tape, acc, n0) && dL_dparams) {
                 blk.zero_adjoints(net);
                 tape.backward();
             }
             tape.clear();
         }
     }
+    if (dL_dparams) {
+        std::fill(dL_dparams, dL_dparams + count, T(0));
+        for (const auto& acc : sums)
+            if (acc.dparams.size() > 0)
+                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
+    }
+    return sums;
+}
+
+}  // namespace
+
+template <typename T>
+JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                           const Potential<T>& potential, const JkoLossOptions& opt, T* dL_dparams) {
+    const HostNet<T> net(shape, params, /*with_hessian=*/true);
+    const int D = shape.dim;
+    const T inv_n = T(1) / static_cast<T>(n), tau = static_cast<T>(opt.tau), tau_beta = static_cast<T>(opt.tau / opt.beta);
+    const bool serial_potential = !potential.thread_safe();
+    // Per-thread scratch that the loss ops' backward rules refer to (alive until the tape replays).
+    struct Scratch {
+        HVec<T> phi, w, phi_bar, w_bar;
+        HMatR<T> dphi;
+    };
+
+    const auto sums = run_blocks(threads, net, x, n, /*hessian=*/true, dL_dparams,
+                                 [&](IcnnBlock<T>& blk, Tape& tape, ThreadSums<T>& acc, std::int64_t n0) {
+        static thread_local Scratch scratch;
+        Scratch& sc = scratch;
+        for (int p = 0; p < blk.P; ++p)
+            if (blk.status[static_cast<std::size_t>(p)] != 0 && acc.failed_point < 0) {
+                acc.failed_point = n0 + p;
+                acc.failed_row = blk.status[static_cast<std::size_t>(p)];
+            }
+        // Potential Φ(y) with ∇Φ(y): backward ȳ += Φ̄ ∇Φ(y).
+        sc.phi.resize(blk.P);
+        sc.dphi.resize(blk.P, D);
+        Context host(Backend::Host, 1);
+        if (serial_potential) {
+#pragma omp critical(wgf_user_potential)
+            potential.eval(host, blk.Y.data(), blk.P, sc.phi.data(), sc.dphi.data());
+        } else {
+            potential.eval(host, blk.Y.data(), blk.P, sc.phi.data(), sc.dphi.data());
+        }
+        tape.record("potential", [&blk, &sc] { blk.Y_bar.noalias() += sc.phi_bar.asDiagonal() * sc.dphi; });
+        // W₂ term w_p = ½‖y_p − x_p‖²: backward ȳ += w̄ (y − x), x̄ −= w̄ (y − x).
+        const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
+        sc.w = T(0.5) * (blk.Y - X).rowwise().squaredNorm();
+        tape.record("w2", [&blk, &sc, X] {
+            const HMatR<T> diff = sc.w_bar.asDiagonal() * (blk.Y - X);
+            blk.Y_bar += diff;
+            blk.x_bar -= diff;
+        });
+        // Mean reduction: L = Σ_p (w_p + τΦ_p − τβ⁻¹ logdet_p)/N.
+        tape.record("mean_reduction", [&blk, &sc, inv_n, tau, tau_beta] {
+            sc.w_bar = HVec<T>::Constant(blk.P, inv_n);
+            sc.phi_bar = HVec<T>::Constant(blk.P, tau * inv_n);
+            blk.logdet_bar = HVec<T>::Constant(blk.P, -tau_beta * inv_n);
+        });
+        acc.w2 += static_cast<double>(sc.w.sum());
+        acc.potential += static_cast<double>(sc.phi.sum());
+        acc.logdet += static_cast<double>(blk.logdet.sum());
+        return acc.failed_point < 0;
+    });
 
     JkoLossValue v;
     for (const auto& acc : sums) {
@@ -141,12 +165,6 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
     v.potential /= static_cast<double>(n);
     v.logdet /= static_cast<double>(n);
     v.total = v.w2 + opt.tau * v.potential - opt.tau / opt.beta * v.logdet;
-    if (dL_dparams) {
-        std::fill(dL_dparams, dL_dparams + count, T(0));
-        for (const auto& acc : sums)
-            if (acc.dparams.size() > 0)
-                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
-    }
     return v;
 }
 
@@ -155,47 +173,17 @@ double identity_loss_host(int threads, const IcnnShape& shape, const T* params, 
                           T* dL_dparams) {
     const HostNet<T> net(shape, params, /*with_hessian=*/false);
     const int D = shape.dim;
-    const std::size_t count = net.layout.total;
-    const int P = host_block_points(shape, n, threads, true);
-    const std::int64_t blocks = (n + P - 1) / P;
     const T scale = T(1) / static_cast<T>(n * D);
-    std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(threads));
-#pragma omp parallel num_threads(threads)
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
-        if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
-        static thread_local IcnnBlock<T> storage;  // reused across calls: no page faults per call
-        IcnnBlock<T>& blk = storage;
-        Tape tape;
-#pragma omp for schedule(static)
-        for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::int64_t n0 = b * P;
-            blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
-            T* dp = dL_dparams ? acc.dparams.data() : nullptr;
-            record_icnn(tape, net, blk, dp, /*hessian=*/false);
-            const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
-            // Squared error Σ (y − x)² · scale: backward ȳ += 2·scale·(y − x).
-            tape.record("mse", [&blk, X, scale] { blk.Y_bar += (T(2) * scale) * (blk.Y - X); });
-            acc.sq += static_cast<double>((blk.Y - X).squaredNorm());
-            if (dL_dparams) {
-                blk.zero_adjoints(net);
-                tape.backward();
-            }
-            tape.clear();
-        }
-    }
+    const auto sums = run_blocks(threads, net, x, n, /*hessian=*/false, dL_dparams,
+                                 [&](IcnnBlock<T>& blk, Tape& tape, ThreadSums<T>& acc, std::int64_t) {
+        const Eigen::Map<const HMatR<T>> X(blk.x, blk.P, D);
+        // Squared error Σ (y − x)² · scale: backward ȳ += 2·scale·(y − x).
+        tape.record("mse", [&blk, X, scale] { blk.Y_bar += (T(2) * scale) * (blk.Y - X); });
+        acc.sq += static_cast<double>((blk.Y - X).squaredNorm());
+        return true;
+    });
     double sq = 0;
     for (const auto& acc : sums) sq += acc.sq;
-    if (dL_dparams) {
-        std::fill(dL_dparams, dL_dparams + count, T(0));
-        for (const auto& acc : sums)
-            if (acc.dparams.size() > 0)
-                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
-    }
     return sq / static_cast<double>(n * D);
 }
 
