@@ -45,40 +45,40 @@ struct Setup {
     }
 };
 
-template <typename T>
-void BM_jko_iteration(benchmark::State& state) {
-    Setup<T> s(state);
+/// One training iteration per benchmark iteration: `loss` fills the gradient, then Adam + projection.
+template <typename T, typename Loss>
+void run_training(benchmark::State& state, Setup<T>& s, Loss loss) {
     Context ctx(Backend::Host);
     Adam<T> adam(ctx, s.net.size(), AdamOptions{});
     std::vector<T> grad(s.net.size());
-    const std::int64_t N = state.range(2);
     for (auto _ : state) {
-        jko_loss(ctx, s.shape, s.net.data(), s.x.data(), N, *s.pot, JkoLossOptions{}, grad.data());
+        loss(ctx, grad.data());
         adam.step(s.net.data(), grad.data());
         s.net.project();
     }
-    const double pts = static_cast<double>(state.iterations() * N);
-    state.counters["points_per_s"] = benchmark::Counter(pts, benchmark::Counter::kIsRate);
-    // DESIGN §5: forward + backward ≈ 3 × the evaluation cost.
-    state.counters["GFLOPs"] = benchmark::Counter(pts * 3 * icnn_eval_flops_per_point(s.shape) * 1e-9,
-                                                  benchmark::Counter::kIsRate);
+    state.counters["points_per_s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * state.range(2)), benchmark::Counter::kIsRate);
     state.SetLabel(ctx.describe());
+}
+
+template <typename T>
+void BM_jko_iteration(benchmark::State& state) {
+    Setup<T> s(state);
+    const std::int64_t N = state.range(2);
+    run_training(state, s, [&](Context& ctx, T* grad) {
+        jko_loss(ctx, s.shape, s.net.data(), s.x.data(), N, *s.pot, JkoLossOptions{}, grad);
+    });
+    // DESIGN §5: forward + backward ≈ 3 × the evaluation cost.
+    state.counters["GFLOPs"] = benchmark::Counter(static_cast<double>(state.iterations() * N) * 3 *
+                                                      icnn_eval_flops_per_point(s.shape) * 1e-9,
+                                                  benchmark::Counter::kIsRate);
 }
 
 template <typename T>
 void BM_identity_iteration(benchmark::State& state) {
     Setup<T> s(state);
-    Context ctx(Backend::Host);
-    Adam<T> adam(ctx, s.net.size(), AdamOptions{});
-    std::vector<T> grad(s.net.size());
     const std::int64_t N = state.range(2);
-    for (auto _ : state) {
-        identity_loss(ctx, s.shape, s.net.data(), s.x.data(), N, grad.data());
-        adam.step(s.net.data(), grad.data());
-        s.net.project();
-    }
-    state.counters["points_per_s"] =
-        benchmark::Counter(static_cast<double>(state.iterations() * N), benchmark::Counter::kIsRate);
+    run_training(state, s, [&](Context& ctx, T* grad) { identity_loss(ctx, s.shape, s.net.data(), s.x.data(), N, grad); });
 }
 
 template <typename T>
