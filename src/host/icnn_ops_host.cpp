@@ -187,6 +187,33 @@ void grad_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparam
 }
 
 // ---- ∇q_l: DQ(:, pD+d) = B[:, d] + 2 Σ_t S(p, tW+:) ⊙ A[d][t][:] -----------------------------------
+// The formula of detail::quad_jacobian with the loops interchanged so that the innermost loop runs
+// over units j (contiguous in S, A, DQ and S̄, Ā, DQ̄): plain loops over restrict pointers that the
+// compiler vectorises; each S̄, Ā element still accumulates its terms in the order of the reference
+// loops (d ascending for S̄, p ascending for Ā), so results do not depend on the blocking.
+namespace {
+/// dq[j] = b[j] + 2 Σ_t s[tW+j] a[tW+j]  (one column of ∇q: point p, coordinate d).
+template <typename T>
+void quad_jacobian_column(int W, int r, const T* __restrict s, const T* __restrict a, const T* __restrict b,
+                          T* __restrict dq) {
+    for (int j = 0; j < W; ++j) dq[j] = T(0);
+    for (int t = 0; t < r; ++t)
+        for (int j = 0; j < W; ++j) dq[j] += s[static_cast<std::ptrdiff_t>(t) * W + j] * a[static_cast<std::ptrdiff_t>(t) * W + j];
+    for (int j = 0; j < W; ++j) dq[j] = b[j] + T(2) * dq[j];
+}
+
+/// sb[j] += 2 a[j] c[j];  da[j] += 2 s[j] c[j]  (one (p, t, d) term of the ∇q backward rule).
+template <typename T>
+void quad_jacobian_term_backward(int W, const T* __restrict a, const T* __restrict s, const T* __restrict c,
+                                 T* __restrict sb, T* __restrict da) {
+    for (int j = 0; j < W; ++j) {
+        const T c2 = T(2) * c[j];
+        sb[j] += a[j] * c2;
+        da[j] += s[j] * c2;
+    }
+}
+}  // namespace
+
 template <typename T>
 void quad_jacobian_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
     const int D = net.shape.dim, r = net.shape.rank, L = net.shape.depth(), P = blk.P;
@@ -196,21 +223,18 @@ void quad_jacobian_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
         const int W = lp.W;
         HMat<T>& DQ = blk.DQ[l];
         DQ.resize(W, static_cast<Eigen::Index>(P) * D);
-        // Vectorised over units j (the formula of detail::quad_jacobian, loops interchanged).
-        for (int p = 0; p < P; ++p)
-            for (int d = 0; d < D; ++d) {
-                auto col = DQ.col(static_cast<Eigen::Index>(p) * D + d).array();
-                col = lp.Bt.col(d).array();
-                for (int t = 0; t < r; ++t)
-                    col += T(2) * Eigen::Map<const HVec<T>>(blk.S[l].data() + (static_cast<std::ptrdiff_t>(p) * r + t) * W, W)
-                                      .array() *
-                           Eigen::Map<const HVec<T>>(lp.A + (static_cast<std::ptrdiff_t>(d) * r + t) * W, W).array();
-            }
+        for (int p = 0; p < P; ++p) {
+            const T* s = blk.S[l].data() + static_cast<std::ptrdiff_t>(p) * r * W;
+            for (int d = 0; d < D; ++d)
+                quad_jacobian_column(W, r, s, lp.A + static_cast<std::ptrdiff_t>(d) * r * W, lp.Bt.col(d).data(),
+                                     DQ.col(static_cast<Eigen::Index>(p) * D + d).data());
+        }
     }
 }
 
 // DQ̄ → B̄[j][d] += Σ_p DQ̄(j, pD+d); S̄(p, tW+j) += 2 Σ_d A[d][t][j] DQ̄(j, pD+d);
 //        Ā[d][t][j] += 2 Σ_p S(p, tW+j) DQ̄(j, pD+d).
+// Points outermost: point p's S̄ row and DQ̄ block and the whole Ā of the layer (D·r·W) stay in L1.
 template <typename T>
 void quad_jacobian_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const int D = net.shape.dim, r = net.shape.rank, L = net.shape.depth(), P = blk.P;
@@ -219,20 +243,18 @@ void quad_jacobian_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams
         const auto& off = net.layout.layers[l];
         const int W = lp.W;
         T* dA = dparams + off.A;
-        MapR<T> dB(dparams + off.B, W, D);
-        // Loop order d, t outside and points inside: the Ā row (d, t, :) stays in L1 while it
-        // accumulates over the points.
-        for (int d = 0; d < D; ++d) {
-            for (int p = 0; p < P; ++p) dB.col(d) += blk.DQ_bar[l].col(static_cast<Eigen::Index>(p) * D + d);
+        const HMat<T>& DQb = blk.DQ_bar[l];
+        // B̄ (row-major W × D) += the sum over points of the W × D blocks of DQ̄ (column-major).
+        const HVec<T> bsum = CMap<T>(DQb.data(), static_cast<Eigen::Index>(W) * D, P).rowwise().sum();
+        MapR<T>(dparams + off.B, W, D).noalias() += CMap<T>(bsum.data(), W, D);
+        for (int p = 0; p < P; ++p) {
+            const T* dqb = DQb.data() + static_cast<std::ptrdiff_t>(p) * D * W;
             for (int t = 0; t < r; ++t) {
-                const std::ptrdiff_t at = (static_cast<std::ptrdiff_t>(d) * r + t) * W;
-                const auto a = Eigen::Map<const HVec<T>>(lp.A + at, W).array();
-                auto da = Eigen::Map<HVec<T>>(dA + at, W).array();
-                for (int p = 0; p < P; ++p) {
-                    const auto col = blk.DQ_bar[l].col(static_cast<Eigen::Index>(p) * D + d).array();
-                    const std::ptrdiff_t st = (static_cast<std::ptrdiff_t>(p) * r + t) * W;
-                    Eigen::Map<HVec<T>>(blk.S_bar[l].data() + st, W).array() += T(2) * a * col;
-                    da += T(2) * Eigen::Map<const HVec<T>>(blk.S[l].data() + st, W).array() * col;
+                const std::ptrdiff_t st = (static_cast<std::ptrdiff_t>(p) * r + t) * W;
+                for (int d = 0; d < D; ++d) {
+                    const std::ptrdiff_t at = (static_cast<std::ptrdiff_t>(d) * r + t) * W;
+                    quad_jacobian_term_backward(W, lp.A + at, blk.S[l].data() + st, dqb + static_cast<std::ptrdiff_t>(d) * W,
+                                                blk.S_bar[l].data() + st, dA + at);
                 }
             }
         }
