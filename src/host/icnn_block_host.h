@@ -18,7 +18,7 @@
 //   hessian_assembly K, Delta, G, U, θ → H                  H̄ → K̄, Δ̄, Ḡ, Ū, θ̄(A)
 //   cholesky_logdet H → logdet, status                      logdet̄ → H̄ (+= logdet̄ · H⁻¹)
 // Backward rules accumulate (+=) into the adjoint buffers, which the caller zeroes with
-// zero_adjoints(). Parameter adjoints accumulate into a [param_count] buffer in the parameter layout.
+// zero_adjoints() (K̄_0 stays empty: K_0 = ∇q_0, whose adjoint is DQ̄_0). Parameter adjoints accumulate into a [param_count] buffer in the parameter layout.
 #pragma once
 
 #include <Eigen/Core>

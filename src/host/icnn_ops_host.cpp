@@ -60,7 +60,8 @@ void IcnnBlock<T>::zero_adjoints(const HostNet<T>& net) {
         G_bar[l].setZero(W, P);
         Delta_bar[l].setZero(W, P);
         DQ_bar[l].setZero(W, static_cast<Eigen::Index>(P) * D);
-        K_bar[l].setZero(W, static_cast<Eigen::Index>(P) * D);
+        if (l > 0)  // K_0 is ∇q_0: its adjoint is DQ̄_0, K̄_0 stays empty
+            K_bar[l].setZero(W, static_cast<Eigen::Index>(P) * D);
     }
     psi_bar.setZero(P);
     logdet_bar.setZero(P);
@@ -328,11 +329,12 @@ void jacobian_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dp
         // C̄_lᵀ (column-major [W' × W]) += J_{l−1} K̄_lᵀ;  J̄_{l−1} = C_lᵀ K̄_l.
         blas_gemm<T>(false, true, lp.Wprev, lp.W, PD, T(1), Jprev.data(), lp.Wprev, Kb.data(), lp.W, T(1),
                      dparams + net.layout.layers[l].C, lp.Wprev);
-        Jbar.resize(lp.Wprev, PD);
-        blas_gemm<T>(false, false, lp.Wprev, PD, lp.W, T(1), lp.C, lp.Wprev, Kb.data(), lp.W, T(0), Jbar.data(), lp.Wprev);
+        // J̄_0 goes straight into DQ̄_0 (beta = 1): J_0 is ∇q_0.
+        if (l > 1) Jbar.resize(lp.Wprev, PD);
+        blas_gemm<T>(false, false, lp.Wprev, PD, lp.W, T(1), lp.C, lp.Wprev, Kb.data(), lp.W, l > 1 ? T(0) : T(1),
+                     l > 1 ? Jbar.data() : blk.DQ_bar[0].data(), lp.Wprev);
         blk.DQ_bar[l] += Kb;
     }
-    blk.DQ_bar[0] += Jbar;
 }
 
 #define WGF_INSTANTIATE(T)                                                                       \

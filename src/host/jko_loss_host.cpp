@@ -1,7 +1,7 @@
 // jko_loss_host.cpp — the training losses on the host: per block of points, the ops of
 // icnn_block_host.h run forward while recording their backward rules on a Tape, then the tape is
-// replayed and the parameter gradient accumulates per thread. Blocks are assigned statically to
-// threads and the per-thread sums are added in thread order, so results are deterministic for a
+// replayed and the parameter gradient accumulates per group of blocks. Threads take groups
+// dynamically and the per-group sums are added in group order, so results are deterministic for a
 // given thread count.
 //   JKO:      L = (1/N) Σ_p [ ½‖y_p − x_p‖² + τ Φ(y_p) − τβ⁻¹ log det H_p ],  y = ∇ψ(x), H = ∇²ψ(x)
 //   identity: L = (1/(N·D)) Σ_p ‖y_p − x_p‖²
@@ -41,7 +41,7 @@ void record_icnn(Tape& tape, const HostNet<T>& net, IcnnBlock<T>& blk, T* dparam
     tape.record("cholesky_logdet", [&net, &blk] { cholesky_logdet_backward(net, blk); });
 }
 
-/// Per-thread accumulators.
+/// Accumulators of one group of blocks (see run_blocks).
 template <typename T>
 struct ThreadSums {
     HVec<T> dparams;  // aligned, like HostNet::params, for reproducible reductions
@@ -50,11 +50,14 @@ struct ThreadSums {
     int failed_row = 0;
 };
 
-/// The block loop shared by the losses: blocks of points are assigned statically to threads; for
-/// each block the ICNN ops are recorded on the thread's tape, then `loss_ops(blk, tape, acc)` records
-/// the loss's own ops (and accumulates its values) and returns whether the tape is to be replayed
-/// (false when the block has a failed factorisation). The per-thread parameter gradients are added
-/// into dL_dparams (if given) in thread order.
+/// The block loop shared by the losses. The blocks of points are split into up to 4·threads groups of
+/// consecutive blocks; threads take groups dynamically (a thread that runs slower — another process
+/// on its core — gets fewer), and each group owns its accumulators. For each block the ICNN ops are
+/// recorded on the thread's tape, then `loss_ops(blk, tape, acc, n0)` records the loss's own ops (and
+/// accumulates its values) and returns whether the tape is to be replayed (false when the block has a
+/// failed factorisation). The groups' parameter gradients are added into dL_dparams (if given) in
+/// group order, so results depend only on the grouping (the block size and thread count), never on
+/// which thread ran which group.
 template <typename T, typename LossOps>
 std::vector<ThreadSums<T>> run_blocks(int threads, const HostNet<T>& net, const T* x, std::int64_t n, bool hessian,
                                       T* dL_dparams, LossOps loss_ops) {
@@ -62,35 +65,33 @@ std::vector<ThreadSums<T>> run_blocks(int threads, const HostNet<T>& net, const 
     const std::size_t count = net.layout.total;
     const int P = host_block_points(net.shape, n, threads, true);
     const std::int64_t blocks = (n + P - 1) / P;
-    std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(threads));
+    const std::int64_t groups = std::min<std::int64_t>(blocks, 4 * static_cast<std::int64_t>(threads));
+    std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(groups));
 #pragma omp parallel num_threads(threads)
     {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        ThreadSums<T>& acc = sums[static_cast<std::size_t>(tid)];
-        if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
         static thread_local IcnnBlock<T> storage;  // reused across calls: no page faults per call
         IcnnBlock<T>& blk = storage;
         Tape tape;
-#pragma omp for schedule(static)
-        for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::int64_t n0 = b * P;
-            blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
-            record_icnn(tape, net, blk, dL_dparams ? acc.dparams.data() : nullptr, hessian);
-            if (loss_ops(blk, tape, acc, n0) && dL_dparams) {
-                blk.zero_adjoints(net);
-                tape.backward();
+#pragma omp for schedule(dynamic, 1)
+        for (std::int64_t g = 0; g < groups; ++g) {
+            ThreadSums<T>& acc = sums[static_cast<std::size_t>(g)];
+            if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
+            for (std::int64_t b = g * blocks / groups; b < (g + 1) * blocks / groups; ++b) {
+                const std::int64_t n0 = b * P;
+                blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
+                record_icnn(tape, net, blk, dL_dparams ? acc.dparams.data() : nullptr, hessian);
+                if (loss_ops(blk, tape, acc, n0) && dL_dparams) {
+                    blk.zero_adjoints(net);
+                    tape.backward();
+                }
+                tape.clear();
             }
-            tape.clear();
         }
     }
     if (dL_dparams) {
         std::fill(dL_dparams, dL_dparams + count, T(0));
         for (const auto& acc : sums)
-            if (acc.dparams.size() > 0)
-                for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
+            for (std::size_t i = 0; i < count; ++i) dL_dparams[i] += acc.dparams[static_cast<Eigen::Index>(i)];
     }
     return sums;
 }
