@@ -1,9 +1,12 @@
-// bench_jko.cpp — training and density throughput on the host (CUDA training is not implemented yet):
-//   BM_jko_iteration: one JKO training iteration (loss + backward through the tape + Adam + projection)
-//                     on N points, points/s and GFLOP/s against DESIGN §5's 3 × eval model;
+// bench_jko.cpp — training and density throughput, host and CUDA (suffix _host / _cuda; the CUDA
+// ones skip without a device and keep parameters, gradient and batch in device memory):
+//   BM_jko_iteration: one JKO training iteration (loss + backward + Adam + projection, i.e. what the
+//                     solver runs per iteration, including the loss value's device→host copy) on N
+//                     points, points/s and GFLOP/s against DESIGN §5's 3 × eval model;
 //   BM_identity_iteration: one pretraining iteration (no Hessian);
 //   BM_push: ∇ψ on N points (sampling through a map), points/s;
-//   BM_inverse: Newton inversion of one map on N points, points/s.
+//   BM_inverse: Newton inversion of one map on N points (host vectors; on CUDA every Newton
+//               iteration stages through the device), points/s.
 // Arguments {D, W, N}; quadratic (OU) potential; L = 2, r = 5.
 #include <benchmark/benchmark.h>
 
@@ -11,6 +14,7 @@
 
 #include "wgf/wgf.h"
 #include "wgf/adam.h"
+#include "wgf/device_buffer.h"
 #include "wgf/flow.h"
 #include "wgf/jko_loss.h"
 #include "wgf/potential.h"
@@ -45,28 +49,51 @@ struct Setup {
     }
 };
 
-/// One training iteration per benchmark iteration: `loss` fills the gradient, then Adam + projection.
-template <typename T, typename Loss>
-void run_training(benchmark::State& state, Setup<T>& s, Loss loss) {
-    Context ctx(Backend::Host);
-    Adam<T> adam(ctx, s.net.size(), AdamOptions{});
-    std::vector<T> grad(s.net.size());
-    for (auto _ : state) {
-        loss(ctx, grad.data());
-        adam.step(s.net.data(), grad.data());
-        s.net.project();
+bool skip_without_device(benchmark::State& state, Backend backend) {
+    if (backend == Backend::Cuda && !cuda_available()) {
+        state.SkipWithError("no CUDA device");
+        return true;
     }
+    return false;
+}
+
+/// One training iteration per benchmark iteration: `loss(ctx, params, x, grad)` fills the gradient,
+/// then Adam + projection. Parameters, gradient and points live in ctx's memory space.
+template <typename T, typename Loss>
+void run_training(benchmark::State& state, Backend backend, Setup<T>& s, Loss loss) {
+    Context ctx(backend);
+    Adam<T> adam(ctx, s.net.size(), AdamOptions{});
+    std::vector<T> grad_host(s.net.size());
+    T* params = s.net.data();
+    T* grad = grad_host.data();
+    const T* x = s.x.data();
+    DeviceBuffer<T> d_params, d_grad, d_x;
+    if (backend == Backend::Cuda) {
+        d_params = DeviceBuffer<T>(s.net.data(), s.net.size());
+        d_grad = DeviceBuffer<T>(s.net.size());
+        d_x = DeviceBuffer<T>(s.x.data(), s.x.size());
+        params = d_params.data();
+        grad = d_grad.data();
+        x = d_x.data();
+    }
+    for (auto _ : state) {
+        loss(ctx, params, x, grad);
+        adam.step(params, grad);
+        icnn_project(ctx, s.shape, params);
+    }
+    ctx.synchronize();
     state.counters["points_per_s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * state.range(2)), benchmark::Counter::kIsRate);
     state.SetLabel(ctx.describe());
 }
 
 template <typename T>
-void BM_jko_iteration(benchmark::State& state) {
+void jko_iteration(benchmark::State& state, Backend backend) {
+    if (skip_without_device(state, backend)) return;
     Setup<T> s(state);
     const std::int64_t N = state.range(2);
-    run_training(state, s, [&](Context& ctx, T* grad) {
-        jko_loss(ctx, s.shape, s.net.data(), s.x.data(), N, *s.pot, JkoLossOptions{}, grad);
+    run_training(state, backend, s, [&](Context& ctx, const T* params, const T* x, T* grad) {
+        jko_loss(ctx, s.shape, params, x, N, *s.pot, JkoLossOptions{}, grad);
     });
     // DESIGN §5: forward + backward ≈ 3 × the evaluation cost.
     state.counters["GFLOPs"] = benchmark::Counter(static_cast<double>(state.iterations() * N) * 3 *
@@ -75,27 +102,48 @@ void BM_jko_iteration(benchmark::State& state) {
 }
 
 template <typename T>
-void BM_identity_iteration(benchmark::State& state) {
+void identity_iteration(benchmark::State& state, Backend backend) {
+    if (skip_without_device(state, backend)) return;
     Setup<T> s(state);
     const std::int64_t N = state.range(2);
-    run_training(state, s, [&](Context& ctx, T* grad) { identity_loss(ctx, s.shape, s.net.data(), s.x.data(), N, grad); });
+    run_training(state, backend, s, [&](Context& ctx, const T* params, const T* x, T* grad) {
+        identity_loss(ctx, s.shape, params, x, N, grad);
+    });
 }
 
 template <typename T>
-void BM_push(benchmark::State& state) {
+void push(benchmark::State& state, Backend backend) {
+    if (skip_without_device(state, backend)) return;
     Setup<T> s(state);
-    Context ctx(Backend::Host);
+    Context ctx(backend);
     const std::int64_t N = state.range(2);
     std::vector<T> y(s.x.size());
-    for (auto _ : state) icnn_eval(ctx, s.net, s.x.data(), N, IcnnOutputs<T>{nullptr, y.data()});
+    const T* params = s.net.data();
+    const T* x = s.x.data();
+    T* py = y.data();
+    DeviceBuffer<T> d_params, d_x, d_y;
+    if (backend == Backend::Cuda) {
+        d_params = DeviceBuffer<T>(s.net.data(), s.net.size());
+        d_x = DeviceBuffer<T>(s.x.data(), s.x.size());
+        d_y = DeviceBuffer<T>(s.x.size());
+        params = d_params.data();
+        x = d_x.data();
+        py = d_y.data();
+    }
+    for (auto _ : state) {
+        icnn_eval(ctx, s.shape, params, x, N, IcnnOutputs<T>{nullptr, py});
+        ctx.synchronize();
+    }
     state.counters["points_per_s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * N), benchmark::Counter::kIsRate);
+    state.SetLabel(ctx.describe());
 }
 
 template <typename T>
-void BM_inverse(benchmark::State& state) {
+void inverse(benchmark::State& state, Backend backend) {
+    if (skip_without_device(state, backend)) return;
     Setup<T> s(state);
-    Context ctx(Backend::Host);
+    Context ctx(backend);
     const int D = s.shape.dim;
     std::vector<double> eye(static_cast<std::size_t>(D * D), 0.0);
     for (int i = 0; i < D; ++i) eye[static_cast<std::size_t>(i * D + i)] = 1.0;
@@ -116,14 +164,31 @@ void BM_inverse(benchmark::State& state) {
     if (rep.failures() != 0) state.SkipWithError("inversion did not converge for some points");
     state.counters["points_per_s"] =
         benchmark::Counter(static_cast<double>(state.iterations() * N), benchmark::Counter::kIsRate);
+    state.SetLabel(ctx.describe());
 }
 
-BENCHMARK_TEMPLATE(BM_jko_iteration, float)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_jko_iteration, double)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_identity_iteration, float)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_push, float)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_inverse, float)->Apply(shapes);
-BENCHMARK_TEMPLATE(BM_inverse, double)->Apply(shapes);
+#define WGF_BACKEND_PAIR(name)                                                 \
+    template <typename T>                                                      \
+    void BM_##name##_host(benchmark::State& state) { name<T>(state, Backend::Host); } \
+    template <typename T>                                                      \
+    void BM_##name##_cuda(benchmark::State& state) { name<T>(state, Backend::Cuda); }
+WGF_BACKEND_PAIR(jko_iteration)
+WGF_BACKEND_PAIR(identity_iteration)
+WGF_BACKEND_PAIR(push)
+WGF_BACKEND_PAIR(inverse)
+#undef WGF_BACKEND_PAIR
+
+BENCHMARK_TEMPLATE(BM_jko_iteration_host, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_jko_iteration_host, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_identity_iteration_host, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_push_host, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_inverse_host, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_inverse_host, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_jko_iteration_cuda, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_jko_iteration_cuda, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_identity_iteration_cuda, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_push_cuda, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_inverse_cuda, float)->Apply(shapes);
 
 }  // namespace
 

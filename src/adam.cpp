@@ -1,6 +1,6 @@
-// adam.cpp — Adam: option validation, state ownership and the backend switch. The update rule is in
-// src/host/adam_host.cpp. The Cuda backend has no kernel yet: constructing an Adam on a Cuda context
-// works (m_device stays null), step() throws.
+// adam.cpp — Adam: option validation, state ownership and the backend switch. The update rule is
+// wgf/detail/adam_update.h, run by src/host/adam_host.cpp and src/cuda/adam_cuda.cu. On a Cuda
+// context the moments m, v live in one device allocation of 2·size elements (m_device).
 #include "wgf/adam.h"
 
 #include <algorithm>
@@ -12,6 +12,11 @@
 #include "host/icnn_host.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
+
+#ifdef WGF_WITH_CUDA
+#include "cuda/icnn_cuda.h"
+#include "cuda/train_cuda.h"
+#endif
 
 namespace wgf {
 
@@ -33,9 +38,10 @@ Adam<T>::Adam(Context& ctx, std::size_t size, AdamOptions options) : m_ctx(&ctx)
     if (ctx.backend() == Backend::Host) {
         m_m_host.assign(size, T(0));
         m_v_host.assign(size, T(0));
+    } else {
+        m_device = detail::device_malloc(2 * size * sizeof(T));
+        reset();
     }
-    // Cuda: the device state (m, v) will be allocated here once the kernel exists; until then
-    // m_device stays null and step() reports that the backend is missing.
 }
 
 template <typename T>
@@ -72,14 +78,26 @@ template <typename T>
 void Adam<T>::step(T* params, const T* grad) {
     WGF_CHECK(params != nullptr, "Adam::step: params is null");
     WGF_CHECK(grad != nullptr, "Adam::step: grad is null");
-    if (m_ctx->backend() == Backend::Cuda) WGF_FAIL("Adam on the cuda backend is not implemented yet");
-    WGF_CHECK(m_m_host.size() == m_size, "Adam::step: optimiser state is missing (moved-from Adam?)");
-    const std::int64_t bad = detail::count_nonfinite_host(grad, static_cast<std::int64_t>(m_size));
+    const bool cuda = m_ctx->backend() == Backend::Cuda;
+    WGF_CHECK(cuda ? m_device != nullptr : m_m_host.size() == m_size,
+              "Adam::step: optimiser state is missing (moved-from Adam?)");
+    std::int64_t bad = 0;
+    if (!cuda) bad = detail::count_nonfinite_host(grad, static_cast<std::int64_t>(m_size));
+#ifdef WGF_WITH_CUDA
+    if (cuda) bad = detail::count_nonfinite_cuda(*m_ctx->cuda_state(), grad, static_cast<std::int64_t>(m_size));
+#endif
     WGF_CHECK(bad == 0, "Adam::step: gradient contains " << bad << " NaN/Inf entries (of " << m_size
                                                          << "); parameters left unchanged");
     ++m_t;
-    detail::adam_step_host(m_ctx->host_threads(), m_size, m_opt, m_t, params, grad, m_m_host.data(),
-                           m_v_host.data());
+    if (!cuda) {
+        detail::adam_step_host(m_ctx->host_threads(), m_size, m_opt, m_t, params, grad, m_m_host.data(),
+                               m_v_host.data());
+        return;
+    }
+#ifdef WGF_WITH_CUDA
+    T* m = static_cast<T*>(m_device);
+    detail::adam_step_cuda(*m_ctx->cuda_state(), m_size, m_opt, m_t, params, grad, m, m + m_size);
+#endif
 }
 
 template <typename T>
@@ -87,6 +105,11 @@ void Adam<T>::reset() {
     m_t = 0;
     std::fill(m_m_host.begin(), m_m_host.end(), T(0));
     std::fill(m_v_host.begin(), m_v_host.end(), T(0));
+    if (m_device != nullptr) {
+        m_ctx->synchronize();  // no step still queued on the stream may use the old moments
+        const std::vector<T> zeros(2 * m_size, T(0));
+        detail::copy_host_to_device(m_device, zeros.data(), zeros.size() * sizeof(T));
+    }
 }
 
 template <typename T>

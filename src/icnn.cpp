@@ -10,6 +10,7 @@
 
 #ifdef WGF_WITH_CUDA
 #include "cuda/icnn_cuda.h"
+#include "cuda/train_cuda.h"
 #endif
 
 namespace wgf {
@@ -78,6 +79,29 @@ void icnn_eval(Context& ctx, const Icnn<T>& net, const T* x, std::int64_t n, Icn
     if (out.status) d_status.download(out.status, N);
 }
 
+template <typename T>
+void icnn_project(Context& ctx, const IcnnShape& shape, T* params) {
+    shape.validate();
+    WGF_CHECK(params != nullptr, "icnn_project: params is null");
+    if (ctx.backend() == Backend::Host) {
+        const IcnnLayout layout(shape);
+        for (std::size_t l = 1; l < layout.layers.size(); ++l) {
+            const auto& L = layout.layers[l];
+            const std::size_t n = static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
+            for (std::size_t i = L.C; i < L.C + n; ++i) params[i] = params[i] < T(0) ? T(0) : params[i];
+        }
+        for (std::size_t i = layout.c; i < layout.total; ++i) params[i] = params[i] < T(0) ? T(0) : params[i];
+        return;
+    }
+#ifdef WGF_WITH_CUDA
+    detail::icnn_project_cuda(*ctx.cuda_state(), shape, params);
+#else
+    WGF_FAIL("icnn_project: backend cuda is not built");
+#endif
+}
+
+template void icnn_project<float>(Context&, const IcnnShape&, float*);
+template void icnn_project<double>(Context&, const IcnnShape&, double*);
 template void icnn_eval<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t, IcnnOutputs<float>);
 template void icnn_eval<double>(Context&, const IcnnShape&, const double*, const double*, std::int64_t,
                                 IcnnOutputs<double>);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "wgf/device_buffer.h"
 #include "wgf/error.h"
 #include "wgf/jko_loss.h"
 #include "wgf/random.h"
@@ -21,6 +22,37 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 Rng stream(std::uint64_t seed, std::uint64_t purpose, std::uint64_t step) {
     return Rng(seed * 0x9E3779B97F4A7C15ull ^ (purpose << 56) ^ (step * 0xD1B54A32D192ED03ull));
 }
+
+/// The parameters, their gradient and the batch in ctx's memory space: the Icnn's own buffer and
+/// host vectors on Host; device buffers on Cuda, with the parameters copied back by store().
+template <typename T>
+class TrainingBuffers {
+public:
+    TrainingBuffers(Context& ctx, const Icnn<T>& net, std::int64_t batch_elems)
+        : m_cuda(ctx.backend() == Backend::Cuda), m_grad_host(m_cuda ? 0 : net.size()) {
+        if (!m_cuda) return;
+        m_params = DeviceBuffer<T>(net.data(), net.size());
+        m_grad = DeviceBuffer<T>(net.size());
+        m_batch = DeviceBuffer<T>(static_cast<std::size_t>(batch_elems));
+    }
+    T* params(Icnn<T>& net) { return m_cuda ? m_params.data() : net.data(); }
+    T* grad() { return m_cuda ? m_grad.data() : m_grad_host.data(); }
+    const T* batch(const std::vector<T>& host) {
+        if (!m_cuda) return host.data();
+        m_batch.upload(host.data(), host.size());
+        return m_batch.data();
+    }
+    /// Copy the trained parameters into net (no-op on Host, where they are already there).
+    void store(Icnn<T>& net) const {
+        if (m_cuda) m_params.download(net.data(), net.size());
+    }
+
+private:
+    bool m_cuda;
+    std::vector<T> m_grad_host;
+    DeviceBuffer<T> m_params, m_grad, m_batch;
+};
+
 }  // namespace
 
 void JkoOptions::validate() const {
@@ -109,15 +141,17 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     ao.lr = m_opt.pretrain_lr;
     ao.weight_decay = m_opt.pretrain_weight_decay;
     Adam<T> adam(*m_ctx, net.size(), ao);
-    std::vector<T> grad(net.size());
+    TrainingBuffers<T> buf(*m_ctx, net, m_opt.batch * m_shape.dim);
+    T* params = buf.params(net);
     Rng rng = stream(m_opt.seed, 1, 0);
     for (int it = 0; it < m_opt.pretrain_iterations; ++it) {
         const std::vector<double> x0 = flow.initial().sample(m_opt.batch, rng);
         const std::vector<T> x(x0.begin(), x0.end());
-        identity_loss(*m_ctx, m_shape, net.data(), x.data(), m_opt.batch, grad.data());
-        adam.step(net.data(), grad.data());
-        net.project();
+        identity_loss(*m_ctx, m_shape, params, buf.batch(x), m_opt.batch, buf.grad());
+        adam.step(params, buf.grad());
+        icnn_project(*m_ctx, m_shape, params);
     }
+    buf.store(net);
     net.project();
     if (seconds) *seconds = seconds_since(t0);
     return net;
@@ -149,7 +183,7 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
     Icnn<T> net = flow.steps() == 0 ? initial_map(flow, &m_pretrain_seconds) : flow.map(flow.steps() - 1);
     const std::int64_t N = m_opt.batch, D = m_shape.dim;
     const std::int64_t pool_n = m_opt.pool_size > 0 ? m_opt.pool_size : 16 * N;
-    std::vector<T> grad(net.size()), batch(static_cast<std::size_t>(N * D));
+    std::vector<T> batch(static_cast<std::size_t>(N * D));
     const JkoLossOptions lo{m_opt.tau, m_opt.beta};
     for (int k = flow.steps(); k < m_opt.steps; ++k) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -160,6 +194,8 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         ao.lr = rep.lr;
         ao.weight_decay = m_opt.weight_decay;
         Adam<T> adam(*m_ctx, net.size(), ao);  // fresh optimiser per step, warm-started parameters
+        TrainingBuffers<T> buf(*m_ctx, net, N * D);
+        T* params = buf.params(net);
         Rng rng = stream(m_opt.seed, 2, static_cast<std::uint64_t>(k));
         std::vector<T> pool;
         std::vector<std::int64_t> order;
@@ -184,12 +220,13 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             } else {
                 batch = flow.sample(*m_ctx, k, N, rng);  // the reference: fresh ρ⁰ samples through all maps
             }
-            const JkoLossValue L = jko_loss(*m_ctx, m_shape, net.data(), batch.data(), N, *m_potential, lo, grad.data());
+            const JkoLossValue L = jko_loss(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo, buf.grad());
             if (it == 0) rep.loss_first = L.total;
             rep.loss_last = L.total;
-            adam.step(net.data(), grad.data());
-            net.project();
+            adam.step(params, buf.grad());
+            icnn_project(*m_ctx, m_shape, params);
         }
+        buf.store(net);
         flow.push_back(net, m_opt.tau);
         if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k);
         rep.time = flow.time(k + 1);

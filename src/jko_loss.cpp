@@ -7,6 +7,11 @@
 #include "host/jko_loss_host.h"
 #include "wgf/error.h"
 
+#ifdef WGF_WITH_CUDA
+#include "cuda/icnn_cuda.h"
+#include "cuda/train_cuda.h"
+#endif
+
 namespace wgf {
 
 void JkoLossOptions::validate() const {
@@ -16,13 +21,22 @@ void JkoLossOptions::validate() const {
 
 namespace {
 template <typename T>
-void check_common(const IcnnShape& shape, const T* params, const T* x, std::int64_t n, const char* what) {
+std::int64_t count_nonfinite(Context& ctx, const T* p, std::int64_t count) {
+#ifdef WGF_WITH_CUDA
+    if (ctx.backend() == Backend::Cuda) return detail::count_nonfinite_cuda(*ctx.cuda_state(), p, count);
+#endif
+    (void)ctx;
+    return detail::count_nonfinite_host(p, count);
+}
+
+template <typename T>
+void check_common(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n, const char* what) {
     shape.validate();
     WGF_CHECK(n > 0, what << ": empty batch (n = " << n << ")");
     WGF_CHECK(params != nullptr && x != nullptr, what << ": params and x must not be null");
-    const std::int64_t bad_x = detail::count_nonfinite_host(x, n * shape.dim);
+    const std::int64_t bad_x = count_nonfinite(ctx, x, n * shape.dim);
     WGF_CHECK(bad_x == 0, what << ": x contains " << bad_x << " NaN/Inf entries");
-    const std::int64_t bad_p = detail::count_nonfinite_host(params, static_cast<std::int64_t>(IcnnLayout(shape).total));
+    const std::int64_t bad_p = count_nonfinite(ctx, params, static_cast<std::int64_t>(IcnnLayout(shape).total));
     WGF_CHECK(bad_p == 0, what << ": parameters contain " << bad_p << " NaN/Inf entries");
 }
 }  // namespace
@@ -33,18 +47,27 @@ JkoLossValue jko_loss(Context& ctx, const IcnnShape& shape, const T* params, con
     options.validate();
     WGF_CHECK(potential.dim() == shape.dim,
               "jko_loss: potential dimension " << potential.dim() << " differs from the ICNN's D = " << shape.dim);
-    WGF_CHECK(ctx.backend() == Backend::Host, "jko_loss: the cuda backend is not implemented yet; use a Host context");
-    check_common(shape, params, x, n, "jko_loss");
-    return detail::jko_loss_host(ctx.host_threads(), shape, params, x, n, potential, options, dL_dparams);
+    check_common(ctx, shape, params, x, n, "jko_loss");
+    if (ctx.backend() == Backend::Host)
+        return detail::jko_loss_host(ctx.host_threads(), shape, params, x, n, potential, options, dL_dparams);
+#ifdef WGF_WITH_CUDA
+    return detail::jko_loss_cuda(ctx, shape, params, x, n, potential, options, dL_dparams);
+#else
+    WGF_FAIL("jko_loss: backend cuda is not built");
+#endif
 }
 
 template <typename T>
 double identity_loss(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
                      T* dL_dparams) {
-    WGF_CHECK(ctx.backend() == Backend::Host,
-              "identity_loss: the cuda backend is not implemented yet; use a Host context");
-    check_common(shape, params, x, n, "identity_loss");
-    return detail::identity_loss_host(ctx.host_threads(), shape, params, x, n, dL_dparams);
+    check_common(ctx, shape, params, x, n, "identity_loss");
+    if (ctx.backend() == Backend::Host)
+        return detail::identity_loss_host(ctx.host_threads(), shape, params, x, n, dL_dparams);
+#ifdef WGF_WITH_CUDA
+    return detail::identity_loss_cuda(ctx, shape, params, x, n, dL_dparams);
+#else
+    WGF_FAIL("identity_loss: backend cuda is not built");
+#endif
 }
 
 template JkoLossValue jko_loss<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t,

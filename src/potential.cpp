@@ -1,12 +1,16 @@
 // potential.cpp — the built-in potentials and FunctionPotential: parameter validation at
 // construction, argument checks on every eval (always on), then the backend switch. The math lives
-// in src/host/potential_host.cpp. On a Cuda context the built-in potentials (and a FunctionPotential
-// without device_fn) are evaluated on the host through staging copies: y [n][D] is downloaded, the
-// host code runs, value [n] / grad [n][D] are uploaded.
+// in src/host/potential_host.cpp; src/cuda/potential_cuda.cu runs it on the device (the mixture up
+// to D = 64). A FunctionPotential without device_fn (and a mixture above D = 64) is evaluated on the
+// host through staging copies on a Cuda context: y [n][D] is downloaded, the host code runs,
+// value [n] / grad [n][D] are uploaded.
 #include "wgf/potential.h"
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -20,9 +24,21 @@
 
 #ifdef WGF_WITH_CUDA
 #include "cuda/icnn_cuda.h"
+#include "cuda/train_cuda.h"
 #endif
 
 namespace wgf {
+
+namespace detail {
+/// Device copies of a built-in potential's double parameters, made on the first eval on a Cuda
+/// context and remade when a context on another device uses the potential. Shared by copies of the
+/// potential (the parameters are immutable after construction).
+struct PotentialDeviceCache {
+    std::mutex mutex;
+    int device = -1;
+    std::vector<std::shared_ptr<const double>> arrays;
+};
+}  // namespace detail
 
 namespace {
 
@@ -64,6 +80,32 @@ void eval_via_host(Context& ctx, const char* who, int D, const T* y, std::int64_
     if (grad) detail::copy_host_to_device(grad, hg.data(), ND * sizeof(T));
 }
 
+#ifdef WGF_WITH_CUDA
+/// The device copies of `arrays` for ctx's device (uploaded on first use).
+std::vector<const double*> device_arrays(Context& ctx, detail::PotentialDeviceCache& cache,
+                                         std::initializer_list<const std::vector<double>*> arrays) {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    detail::CudaState& st = *ctx.cuda_state();
+    const int device = detail::cuda_state_device(st);
+    if (cache.device != device || cache.arrays.size() != arrays.size()) {
+        cache.arrays.clear();
+        for (const std::vector<double>* a : arrays) cache.arrays.push_back(detail::upload_doubles_cuda(st, *a));
+        cache.device = device;
+    }
+    std::vector<const double*> out;
+    for (const auto& a : cache.arrays) out.push_back(a.get());
+    return out;
+}
+
+/// Checks of a device eval: arguments, and finite y (counted on the device).
+template <typename T>
+void check_device_eval(Context& ctx, const char* who, int D, const T* y, std::int64_t n, const T* value, const T* grad) {
+    check_eval_args(who, y, n, value, grad);
+    const std::int64_t bad = detail::count_nonfinite_cuda(*ctx.cuda_state(), y, n * D);
+    WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
+}
+#endif
+
 }  // namespace
 
 // ---- QuadraticPotential ----------------------------------------------------------------------------
@@ -79,6 +121,7 @@ QuadraticPotential<T>::QuadraticPotential(std::vector<double> A, std::vector<dou
                                                          << " entries but m has D = " << m_dim
                                                          << ", so A must be D*D = " << m_m.size() * m_m.size());
     detail::spd_cholesky("QuadraticPotential", "A", m_A, m_dim);
+    m_device = std::make_shared<detail::PotentialDeviceCache>();
 }
 
 template <typename T>
@@ -88,6 +131,14 @@ std::string QuadraticPotential<T>::describe() const {
 
 template <typename T>
 void QuadraticPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+#ifdef WGF_WITH_CUDA
+    if (ctx.backend() == Backend::Cuda) {
+        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad);
+        const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
+        detail::quadratic_eval_cuda(*ctx.cuda_state(), m_dim, dev[0], dev[1], y, n, value, grad);
+        return;
+    }
+#endif
     const int threads = ctx.host_threads();
     eval_via_host(ctx, "QuadraticPotential", m_dim, y, n, value, grad,
                   [&](const T* hy, std::int64_t hn, T* hv, T* hg) {
@@ -136,6 +187,7 @@ GaussianMixturePotential<T>::GaussianMixturePotential(std::vector<double> weight
         const std::vector<double> P = detail::spd_inverse_from_cholesky(L, dim);
         std::copy(P.begin(), P.end(), m_precision.begin() + static_cast<std::ptrdiff_t>(k * D * D));
     }
+    m_device = std::make_shared<detail::PotentialDeviceCache>();
 }
 
 template <typename T>
@@ -147,6 +199,15 @@ std::string GaussianMixturePotential<T>::describe() const {
 
 template <typename T>
 void GaussianMixturePotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+#ifdef WGF_WITH_CUDA
+    if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {  // larger D: host staging below
+        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad);
+        const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
+        detail::mixture_eval_cuda(*ctx.cuda_state(), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
+                                  grad);
+        return;
+    }
+#endif
     const int threads = ctx.host_threads();
     eval_via_host(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad,
                   [&](const T* hy, std::int64_t hn, T* hv, T* hg) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "cli_args.h"
+#include "wgf/context.h"
 #include "ou_experiment.h"
 
 namespace wgf_cli {
@@ -27,7 +28,7 @@ int cmd_ou(int argc, char** argv) {
     const Args a(argc, argv, 2,
                  {"dims", "instances", "seed", "width", "depth", "rank", "tau", "steps", "iterations", "batch", "lr",
                   "init", "pool", "pool-size", "pretrain-iterations", "eval-points", "eval-times", "precision", "threads",
-                  "beta", "json", "checkpoint-dir", "first-instance"},
+                  "beta", "json", "checkpoint-dir", "first-instance", "backend"},
                  {"quiet"});
     OuConfig cfg;
     cfg.width = static_cast<int>(a.integer("width", 64));
@@ -54,6 +55,12 @@ int cmd_ou(int argc, char** argv) {
     WGF_CHECK(precision == "float" || precision == "double", "--precision must be float or double");
     cfg.use_double = precision == "double";
     cfg.host_threads = static_cast<int>(a.integer("threads", 0));
+    const std::string backend = a.str("backend", "auto");  // auto: CUDA when a device is visible
+    WGF_CHECK(backend == "auto" || backend == "host" || backend == "cuda",
+              "--backend must be auto, host or cuda, got '" << backend << "'");
+    cfg.backend = backend == "auto" ? wgf::default_backend() : backend == "cuda" ? wgf::Backend::Cuda : wgf::Backend::Host;
+    WGF_CHECK(cfg.backend == wgf::Backend::Host || wgf::cuda_available(),
+              "--backend cuda: no CUDA device is visible (or wgf was built without CUDA)");
     const std::vector<int> dims = a.has("dims") ? a.int_list("dims") : std::vector<int>{2};
     const int instances = static_cast<int>(a.integer("instances", 3));
     WGF_CHECK(instances >= 1, "--instances must be >= 1");
@@ -72,7 +79,8 @@ int cmd_ou(int argc, char** argv) {
     bool first_json = true;
     std::cout << "# wgf ou: tau=" << cfg.jko.tau << " steps=" << cfg.jko.steps << " iterations=" << cfg.jko.iterations
               << " N=" << cfg.jko.batch << " W=" << cfg.width << " L=" << cfg.depth << " r=" << cfg.rank
-              << " init=" << init << " pool=" << pool << " precision=" << precision << " beta=" << cfg.beta << "\n";
+              << " init=" << init << " pool=" << pool << " precision=" << precision << " beta=" << cfg.beta << "\n"
+              << "# backend: " << wgf::Context(cfg.backend, cfg.host_threads).describe() << "\n";
     std::cout << std::setw(3) << "D" << std::setw(5) << "inst";
     for (double t : cfg.eval_times) std::cout << std::setw(12) << ("SymKL@" + std::to_string(t).substr(0, 4));
     std::cout << std::setw(11) << "train s" << std::setw(10) << "eval s" << std::setw(10) << "inv.fail" << "\n";

@@ -11,13 +11,16 @@
 #                                             # (libbenchmark, libgomp, …) into build/gpu/lib
 #   There (carry build/gpu along):
 #     tools/gpu-check.sh                      # nvidia-smi -L, ctest -L cuda (must pass, not skip),
-#                                             # bench_icnn --benchmark_filter=cuda, a markdown table
+#                                             # bench_icnn and bench_jko --benchmark_filter=cuda,
+#                                             # markdown tables
 #
 # Options: [--prepare] [BUILD_DIR] (default build/gpu, or $WGF_GPU_BUILD). Results go to $OUT when it
-# is set (gpu-check.md, bench_cuda.json, ctest.log), else to BUILD_DIR/gpu-check/. Exit status 0 only
-# when the cuda tests passed and the benchmark ran. The carried build is required: the tests need
-# doctest and the benchmark Google Benchmark, which a bare machine does not have, so building there
-# is not attempted. Budget: ctest ≤ 180 s, benchmark ≤ 120 s.
+# is set (gpu-check.md, bench_icnn_cuda.json, bench_jko_cuda.json, ctest.log), else to
+# BUILD_DIR/gpu-check/. Exit status 0 only when the cuda tests passed and the benchmarks ran. The
+# carried build is required: the tests need doctest and the benchmarks Google Benchmark, which a bare
+# machine does not have, so building there is not attempted. Then the OU experiment on the device
+# (wgf ou, D = 2 and 12, one instance, pretraining and identity init). Budget (worst case 550 s,
+# under the device tool's 600 s per call): ctest ≤ 200 s, each benchmark binary ≤ 100 s, OU ≤ 150 s.
 set -u -o pipefail
 
 prepare=0
@@ -135,7 +138,7 @@ say "## CUDA tests"
 say ""
 ctest_log="$out/ctest.log"
 if command -v ctest >/dev/null 2>&1 && [ -e "$orig_build/CMakeCache.txt" ]; then
-    timeout 180 ctest --test-dir "$build" -L cuda --output-on-failure --timeout 170 >"$ctest_log" 2>&1
+    timeout 200 ctest --test-dir "$build" -L cuda --output-on-failure --timeout 190 >"$ctest_log" 2>&1
     rc=$?
     summary="$(grep -E 'tests passed|tests failed|Passed|Failed|Skipped|\*\*\*' "$ctest_log" | tail -n 8)"
     if [ $rc -ne 0 ]; then
@@ -147,15 +150,18 @@ if command -v ctest >/dev/null 2>&1 && [ -e "$orig_build/CMakeCache.txt" ]; then
     else
         say "passed"
     fi
-else  # no ctest, or no usable CTest files: run the test binary itself (0 passed, 77 skipped)
-    timeout 180 "$build/tests/test_icnn_cuda" >"$ctest_log" 2>&1
-    rc=$?
+else  # no ctest, or no usable CTest files: run the test binaries themselves (0 passed, 77 skipped)
+    : >"$ctest_log"
+    for t in test_icnn_cuda test_train_cuda; do
+        timeout 120 "$build/tests/$t" >>"$ctest_log" 2>&1
+        rc=$?
+        case $rc in
+            0) say "$t passed (run directly)" ;;
+            77) say "FAILED: $t reports skipped (no CUDA device seen)"; status=1 ;;
+            *) say "FAILED ($t exit $rc)"; status=1 ;;
+        esac
+    done
     summary="$(tail -n 8 "$ctest_log")"
-    case $rc in
-        0) say "passed (test_icnn_cuda run directly)" ;;
-        77) say "FAILED: test_icnn_cuda reports skipped (no CUDA device seen)"; status=1 ;;
-        *) say "FAILED (test_icnn_cuda exit $rc)"; status=1 ;;
-    esac
 fi
 say ""
 say '```'
@@ -165,20 +171,22 @@ say '```'
 say ""
 
 # ---- benchmarks -------------------------------------------------------------------------------------
-say "## CUDA benchmarks (bench_icnn --benchmark_filter=cuda)"
-say ""
-json="$out/bench_cuda.json"
-bench="$build/bench/bench_icnn"
-if [ ! -x "$bench" ]; then
-    say "FAILED: $bench is missing"
-    status=1
-else
+# run_bench NAME: $build/bench/NAME --benchmark_filter=cuda, JSON to $out/NAME_cuda.json, a table.
+run_bench() {
+    local name="$1" json="$out/$1_cuda.json" bench="$build/bench/$1" rc errors
+    say "## CUDA benchmarks ($name --benchmark_filter=cuda)"
+    say ""
+    if [ ! -x "$bench" ]; then
+        say "FAILED: $bench is missing"
+        status=1
+        return
+    fi
     # JSON to stdout as asked of the benchmark, kept out of this log; the same JSON goes to $json.
-    timeout 120 "$bench" --benchmark_filter=cuda --benchmark_format=json --benchmark_out="$json" \
-        >"$out/.bench_stdout.json" 2>"$out/.bench_stderr.txt"
+    timeout 100 "$bench" --benchmark_filter=cuda --benchmark_min_time=0.2s --benchmark_format=json \
+        --benchmark_out="$json" >"$out/.bench_stdout.json" 2>"$out/.bench_stderr.txt"
     rc=$?
     if [ $rc -ne 0 ] || [ ! -s "$json" ]; then
-        say "FAILED (bench_icnn exit $rc$([ $rc -eq 124 ] && echo ', timed out after 120 s'))"
+        say "FAILED ($name exit $rc$([ $rc -eq 124 ] && echo ', timed out after 100 s'))"
         tail -n 20 "$out/.bench_stderr.txt"
         status=1
     fi
@@ -196,11 +204,10 @@ print(f"host: {ctx.get('host_name', '?')}, {ctx.get('num_cpus', '?')} CPUs, {ctx
 print()
 print("| name | points/s | GFLOP/s | note |")
 print("| --- | ---: | ---: | --- |")
+fmt = lambda v: f"{v:.4g}" if v is not None else "–"
 for b in data.get("benchmarks", []):
     note = b.get("error_message", "") if b.get("error_occurred") else b.get("label", "")
-    pts, gf = b.get("points_per_s"), b.get("GFLOPs")
-    print(f"| {b.get('name', '?')} | {pts:.4g} | {gf:.4g} | {note} |" if pts is not None and gf is not None
-          else f"| {b.get('name', '?')} | – | – | {note} |")
+    print(f"| {b.get('name', '?')} | {fmt(b.get('points_per_s'))} | {fmt(b.get('GFLOPs'))} | {note} |")
 EOF
         then
             cat "$out/.table.md" >>"$report"
@@ -216,8 +223,25 @@ EOF
                 END { flush() }' "$json" | tee -a "$report"
         fi
     fi
-fi
-rm -f "$out/.bench_stdout.json" "$out/.bench_stderr.txt" "$out/.table.md"
+    rm -f "$out/.bench_stdout.json" "$out/.bench_stderr.txt" "$out/.table.md"
+    say ""
+}
+run_bench bench_icnn
+run_bench bench_jko
+
+# ---- the main job on the device -------------------------------------------------------------------------
+say "## OU flows on the device (wgf ou --backend cuda, reference configuration, one instance)"
+say ""
+say '```'
+for init in pretrain identity; do
+    timeout 75 "$build/tools/wgf" ou --dims 2,12 --instances 1 --backend cuda --init "$init" --quiet \
+        >"$out/ou_$init.txt" 2>&1
+    rc=$?
+    cat "$out/ou_$init.txt" | tee -a "$report" >/dev/null
+    cat "$out/ou_$init.txt"
+    [ $rc -eq 0 ] || { say "wgf ou --init $init: exit $rc$([ $rc -eq 124 ] && echo ' (timed out after 75 s)')"; status=1; }
+done
+say '```'
 say ""
 say "result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
 [ -n "${OUT:-}" ] || echo "gpu-check: report in $report"

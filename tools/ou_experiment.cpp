@@ -59,7 +59,7 @@ OuResult run_typed(const OuConfig& cfg, int instance, std::uint64_t seed, bool v
     for (int i = 0; i < D; ++i) eye[i * D + i] = 1.0;
     const wgf::Gaussian rho0(std::vector<double>(static_cast<std::size_t>(D), 0.0), eye);
 
-    wgf::Context ctx(wgf::Backend::Host, cfg.host_threads);
+    wgf::Context ctx(cfg.backend, cfg.host_threads);
     wgf::JkoOptions opt = cfg.jko;
     opt.beta = cfg.beta;
     opt.seed = seed * 31ull + static_cast<std::uint64_t>(instance) * 1009ull + static_cast<std::uint64_t>(D);

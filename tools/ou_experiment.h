@@ -20,6 +20,7 @@ struct OuConfig {
     std::vector<double> eval_times = {0.5, 0.9};
     bool use_double = false;           ///< float32 maps, as the reference
     int host_threads = 0;
+    wgf::Backend backend = wgf::Backend::Host;  ///< where the flow is trained and evaluated
 };
 
 struct OuResult {

@@ -23,6 +23,7 @@ void usage(std::ostream& os) {
           "  ou          [--dims 2,4] [--instances 3] [--first-instance 0] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
           "              [--tau 0.05] [--lr 5e-3] [--init pretrain|identity] [--pool on|off] [--precision float|double]\n"
           "              [--pretrain-iterations 4000] [--eval-points 8192] [--eval-times 0.5,0.9] [--threads 0]\n"
+          "              [--backend auto|host|cuda]  (auto: the CUDA device when one is visible, else host threads)\n"
           "              [--checkpoint-dir DIR] [--json FILE] [--quiet]   Ornstein-Uhlenbeck validation vs the closed form\n"
           "  jko-loss    --net FILE --points FILE.f64 --A a11,a12,.. --m m1,.. [--tau 0.05] [--beta 1] --out PREFIX\n"
           "              JKO loss (quadratic potential) and dL/dtheta as raw float64\n"

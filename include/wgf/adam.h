@@ -23,7 +23,7 @@ struct AdamOptions {
 };
 
 /// Optimiser state for one parameter buffer of `size` (≥ 1) elements, kept in ctx's memory space.
-/// The Cuda backend has no kernel yet: on a Cuda context step() throws wgf::Error.
+/// On a Cuda context the moments live in device memory and step() runs a kernel on its stream.
 template <typename T>
 class Adam {
 public:

@@ -135,6 +135,11 @@ void icnn_eval(Context& ctx, const IcnnShape& shape, const T* params, const T* x
 template <typename T>
 void icnn_eval(Context& ctx, const Icnn<T>& net, const T* x, std::int64_t n, IcnnOutputs<T> out);
 
+/// The convexity projection (Icnn::project) on a parameter buffer in ctx's memory space: C_l and c
+/// clamped to ≥ 0. Training on a Cuda context keeps the parameters on the device and projects there.
+template <typename T>
+void icnn_project(Context& ctx, const IcnnShape& shape, T* params);
+
 /// Nominal floating-point operations per point of a full evaluation (ψ, ∇ψ, ∇²ψ, log det), the
 /// DESIGN.md §5 model: 2 Σ W_l W_{l−1} D + 2(1+r) Σ W_l D² + D³/3. Used by the benchmarks.
 double icnn_eval_flops_per_point(const IcnnShape& shape);

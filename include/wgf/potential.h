@@ -5,8 +5,9 @@
 //   QuadraticPotential        Φ(x) = ½ (x − m)ᵀ A (x − m),  A symmetric positive definite (OU)
 //   GaussianMixturePotential  Φ(x) = −β⁻¹ log Σ_k w_k N(x; μ_k, Σ_k)   (so that e^{−βΦ} is the mixture)
 //   FunctionPotential         user callbacks (host, and optionally device)
-// All pointers given to eval() live in ctx's memory space; a potential without a device
-// implementation is evaluated on the host through staging copies.
+// All pointers given to eval() live in ctx's memory space. The built-in potentials have CUDA kernels
+// (their parameters are copied to the device once, on first use); a FunctionPotential without a
+// device callback is evaluated on the host through staging copies.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,10 @@
 #include "wgf/context.h"
 
 namespace wgf {
+
+namespace detail {
+struct PotentialDeviceCache;  // device copies of a built-in potential's parameters (src/potential.cpp)
+}
 
 template <typename T>
 class Potential {
@@ -49,6 +54,7 @@ public:
 private:
     int m_dim;
     std::vector<double> m_A, m_m;
+    std::shared_ptr<detail::PotentialDeviceCache> m_device;
 };
 
 /// Φ(x) = −β⁻¹ log Σ_k w_k N(x; μ_k, Σ_k). weights [K] (> 0, normalised internally), means [K][D],
@@ -69,11 +75,14 @@ private:
     std::vector<double> m_logw;       // log w_k − ½ log det(2π Σ_k)
     std::vector<double> m_means;      // [K][D]
     std::vector<double> m_precision;  // [K][D][D] Σ_k⁻¹
+    std::shared_ptr<detail::PotentialDeviceCache> m_device;
 };
 
 /// User-defined potential. host_fn is required; device_fn (device pointers, on ctx's stream) is
 /// optional — without it a Cuda context stages y to the host, calls host_fn and copies back.
-/// Each callback receives (y, n, value or null, grad or null).
+/// Each callback receives (y, n, value or null, grad or null). device_fn receives device pointers;
+/// it may launch on the legacy default stream (which orders with every wgf stream) and must leave
+/// its outputs complete or queued there.
 template <typename T>
 class FunctionPotential final : public Potential<T> {
 public:

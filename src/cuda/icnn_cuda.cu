@@ -21,6 +21,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_state.h"
+#include "cuda/cublas_wrappers.h"
 #include "cuda/icnn_cuda.h"
 #include "cuda/icnn_kernels.cuh"
 #include "wgf/error.h"
@@ -31,37 +32,6 @@ namespace {
 
 static_assert(sizeof(int) == sizeof(std::int32_t), "cuSOLVER's int info array doubles as the int32 status");
 
-// ---- cuBLAS wrappers by precision --------------------------------------------------------------------
-
-void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
-          const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {
-    WGF_CUBLAS_CHECK(cublasSgemm(h, ta, tb, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
-}
-void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, double alpha,
-          const double* A, int lda, const double* B, int ldb, double beta, double* C, int ldc) {
-    WGF_CUBLAS_CHECK(cublasDgemm(h, ta, tb, m, n, k, &alpha, A, lda, B, ldb, &beta, C, ldc));
-}
-void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                          float alpha, const float* A, int lda, long long sa, const float* B, int ldb, long long sb,
-                          float beta, float* C, int ldc, long long sc, int batch) {
-    WGF_CUBLAS_CHECK(
-        cublasSgemmStridedBatched(h, ta, tb, m, n, k, &alpha, A, lda, sa, B, ldb, sb, &beta, C, ldc, sc, batch));
-}
-void gemm_strided_batched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
-                          double alpha, const double* A, int lda, long long sa, const double* B, int ldb,
-                          long long sb, double beta, double* C, int ldc, long long sc, int batch) {
-    WGF_CUBLAS_CHECK(
-        cublasDgemmStridedBatched(h, ta, tb, m, n, k, &alpha, A, lda, sa, B, ldb, sb, &beta, C, ldc, sc, batch));
-}
-void potrf_batched(cusolverDnHandle_t h, int n, float** A, int lda, int* info, int batch) {
-    WGF_CUSOLVER_CHECK(cusolverDnSpotrfBatched(h, CUBLAS_FILL_MODE_LOWER, n, A, lda, info, batch));
-}
-void potrf_batched(cusolverDnHandle_t h, int n, double** A, int lda, int* info, int batch) {
-    WGF_CUSOLVER_CHECK(cusolverDnDpotrfBatched(h, CUBLAS_FILL_MODE_LOWER, n, A, lda, info, batch));
-}
-
-constexpr cublasOperation_t kN = CUBLAS_OP_N;
-constexpr cublasOperation_t kT = CUBLAS_OP_T;
 
 // ---- the per-call plan and its scratch layout ----------------------------------------------------------
 
@@ -169,13 +139,13 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
         gemm(cb, kT, kN, W, P, D, T(1), B, D, xc, D, T(0), ws.BX, W);                 // B_l X
         if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C, Wp, ws.Z[l - 1], Wp, T(0), ws.U, W);  // C_l Z_{l−1}
         quad_forward_kernel<T><<<grid_for(std::int64_t(W) * P), kThreads, 0, stream>>>(
-            l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l]);
+            l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l], nullptr);
         WGF_LAUNCH_CHECK(stream);
         if (!req.hess) continue;
         if (l > 0) gemm(cb, kT, kN, W, PD, Wp, T(1), C, Wp, ws.J, Wp, T(0), ws.K[l], W);  // C_l J_{l−1}
         // K_l += ∇q_l; J_l = diag(σ'(u_l)) K_l feeds layer l+1 (overwrites J_{l−1}, already consumed).
         quad_jacobian_kernel<T><<<grid_for(std::int64_t(W) * PD), kThreads, 0, stream>>>(
-            l, W, D, r, P, ws.S[l], A, B, ws.S1[l], ws.K[l], l + 1 < L ? ws.J : nullptr);
+            /*accumulate=*/l > 0, W, D, r, P, ws.S[l], A, B, ws.S1[l], ws.K[l], l + 1 < L ? ws.J : nullptr);
         WGF_LAUNCH_CHECK(stream);
     }
     const T* c = params + layout.c;

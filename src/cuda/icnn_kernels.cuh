@@ -34,30 +34,33 @@ inline unsigned grid_for(std::int64_t count, int threads = kThreads) {
     for (std::int64_t i = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (count);                \
          i += std::int64_t(gridDim.x) * blockDim.x)
 
-/// u = [C Z_{l−1}] + q_l(x), then z, σ', σ'' (layer 0 is linear). Thread ↔ (unit j, point p).
-/// U holds C_l Z_{l−1} (ignored on layer 0); S is the projections, BX = B_l X.
+/// u = [C Z_{l−1}] + q_l(x), then z, σ', σ'' and (S3 not null) σ''' (layer 0 is linear: 1, 0, 0).
+/// Thread ↔ (unit j, point p). U holds C_l Z_{l−1} on entry (ignored on layer 0) and u on exit;
+/// S is the projections, BX = B_l X.
 template <typename T>
 __global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __restrict__ S,
-                                    const T* __restrict__ BX, const T* __restrict__ b, const T* __restrict__ U,
-                                    T* __restrict__ Z, T* __restrict__ S1, T* __restrict__ S2) {
+                                    const T* __restrict__ BX, const T* __restrict__ b, T* __restrict__ U,
+                                    T* __restrict__ Z, T* __restrict__ S1, T* __restrict__ S2, T* __restrict__ S3) {
     const std::int64_t count = std::int64_t(W) * P;
     WGF_GRID_STRIDE(idx, count) {
         const int j = static_cast<int>(idx % W);
         const std::int64_t p = idx / W;
         const T q = quad_value(S + p * r * W + j, W, r, BX[idx], b[j]);
         const T u = (layer == 0 ? T(0) : U[idx]) + q;
+        U[idx] = u;
         T z, s1, s2;
         layer_activation(layer, u, z, s1, s2);
         Z[idx] = z;
         S1[idx] = s1;
         S2[idx] = s2;
+        if (S3 != nullptr) S3[idx] = layer == 0 ? T(0) : softplus_derivs(u).s3;
     }
 }
 
-/// K_l += ∇q_l (K_l = ∇q_l on layer 0), and J_l = diag(σ'(u_l)) K_l when J is not null.
+/// K_l += ∇q_l (accumulate) or K_l = ∇q_l, and J_l = diag(σ'(u_l)) K_l when J is not null.
 /// Thread ↔ entry (j, column p·D + d) of K. A is [D][r][W], B is [W][D] (row-major, as stored).
 template <typename T>
-__global__ void quad_jacobian_kernel(int layer, int W, int D, int r, int P, const T* __restrict__ S,
+__global__ void quad_jacobian_kernel(bool accumulate, int W, int D, int r, int P, const T* __restrict__ S,
                                      const T* __restrict__ A, const T* __restrict__ B, const T* __restrict__ S1,
                                      T* __restrict__ K, T* __restrict__ J) {
     const std::int64_t count = std::int64_t(W) * P * D;
@@ -67,7 +70,7 @@ __global__ void quad_jacobian_kernel(int layer, int W, int D, int r, int P, cons
         const std::int64_t p = col / D;
         const int d = static_cast<int>(col % D);
         const T kq = quad_jacobian(S + p * r * W + j, W, A + std::int64_t(d) * r * W + j, W, r, B[j * D + d]);
-        const T k = (layer == 0 ? T(0) : K[idx]) + kq;
+        const T k = (accumulate ? K[idx] : T(0)) + kq;
         K[idx] = k;
         if (J != nullptr) J[idx] = S1[p * W + j] * k;
     }

@@ -20,7 +20,6 @@ TEST_CASE("README library example") {
     CHECK(status[0] == 0);
     CHECK(std::isfinite(logdet[0]));
 
-    Context host(Backend::Host);
     const QuadraticPotential<float> phi({1.0, 0.0, 0.0, 2.0}, {1.0, -1.0});
     Flow<float> flow(Gaussian({0.0, 0.0}, {1.0, 0.0, 0.0, 1.0}));
     JkoOptions opt;
@@ -30,13 +29,13 @@ TEST_CASE("README library example") {
     opt.pretrain_iterations = 10;
     opt.checkpoint_dir = "test_readme_run";
     std::system("rm -rf test_readme_run");
-    JkoSolver<float> solver(host, shape, phi, opt);
+    JkoSolver<float> solver(ctx, shape, phi, opt);
     flow = solver.resume_or_start(flow.initial());
     solver.run(flow);
     Rng rng(7);
     std::vector<double> logp;
-    std::vector<float> samples = flow.sample(host, flow.steps(), 4096, rng, &logp);
-    std::vector<double> lp = flow.log_density(host, flow.steps(), {0.5, -0.5});
+    std::vector<float> samples = flow.sample(ctx, flow.steps(), 4096, rng, &logp);
+    std::vector<double> lp = flow.log_density(ctx, flow.steps(), {0.5, -0.5});
     CHECK(samples.size() == 4096 * 2);
     CHECK(std::isfinite(lp[0]));
     CHECK(Flow<float>::load_steps("test_readme_run").steps() == 2);

@@ -1,0 +1,57 @@
+// train_cuda.h (private) — the CUDA backend of training: the losses with their parameter gradients
+// (jko_loss_cuda.cu), the Adam step and the convexity projection (adam_cuda.cu), and the built-in
+// potentials (potential_cuda.cu). Plain C++ interface, so that the dispatchers (src/jko_loss.cpp,
+// src/adam.cpp, src/potential.cpp, src/icnn.cpp) compile with g++. Every pointer is device memory;
+// arguments were validated by the dispatcher. Semantics identical to the host versions named below.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "wgf/adam.h"
+#include "wgf/context.h"
+#include "wgf/icnn.h"
+#include "wgf/jko_loss.h"
+#include "wgf/potential.h"
+
+namespace wgf {
+namespace detail {
+
+/// jko_loss_host (src/host/jko_loss_host.cpp) on ctx's device.
+template <typename T>
+JkoLossValue jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                           const Potential<T>& potential, const JkoLossOptions& options, T* dL_dparams);
+/// identity_loss_host on ctx's device.
+template <typename T>
+double identity_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                          T* dL_dparams);
+
+/// adam_step_host (src/host/adam_host.cpp): one step on `size` elements, moments m, v.
+template <typename T>
+void adam_step_cuda(CudaState& state, std::size_t size, const AdamOptions& opt, std::int64_t t, T* params,
+                    const T* grad, T* m, T* v);
+
+/// Icnn::project on device parameters: C_l (l ≥ 1) and c clamped to ≥ 0.
+template <typename T>
+void icnn_project_cuda(CudaState& state, const IcnnShape& shape, T* params);
+
+/// quadratic_eval_host: A [D][D], m [D] in device memory (double).
+template <typename T>
+void quadratic_eval_cuda(CudaState& state, int D, const double* A, const double* m, const T* y, std::int64_t n,
+                         T* value, T* grad);
+/// mixture_eval_host: logw [K], means [K][D], precision [K][D][D] in device memory (double); D ≤ kMixtureMaxDim.
+constexpr int kMixtureMaxDim = 64;
+template <typename T>
+void mixture_eval_cuda(CudaState& state, int D, int K, double beta, const double* logw, const double* means,
+                       const double* precision, const T* y, std::int64_t n, T* value, T* grad);
+
+/// A copy of `values` in the device memory of `state`'s device, freed (on that device) when the last
+/// owner lets go. Used to keep the built-in potentials' parameters on the device.
+std::shared_ptr<const double> upload_doubles_cuda(CudaState& state, const std::vector<double>& values);
+/// The device ordinal of a CUDA context state.
+int cuda_state_device(const CudaState& state);
+
+}  // namespace detail
+}  // namespace wgf

@@ -1,0 +1,258 @@
+// train_kernels.cuh (private) — the elementwise and per-point kernels of the training losses on the
+// device (src/cuda/jko_loss_cuda.cu): the backward rules of the host ops in src/host/icnn_ops_host.cpp
+// and src/host/icnn_hessian_ops_host.cpp, whose header comments give the math; each kernel names the
+// host rule it mirrors. Only the thread ↔ data mapping lives here.
+//
+// Layouts (column-major, column p = point p of the chunk), as icnn_kernels.cuh:
+//   S, S̄  [rW × P]   row t·W + j          U, Z, S1, S2, S3, G, Δ, E and their adjoints  [W × P]
+//   DQ, K, J, R and adjoints [W × P·D]  column p·D + d      Y, Ȳ, X  [D × P]      H, H̄, F  [D² × P]
+// Per-thread loops run in a fixed order, so every result is deterministic (no atomics on data).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "cuda/icnn_kernels.cuh"
+#include "wgf/detail/cholesky.h"
+
+namespace wgf {
+namespace detail {
+
+/// out[i] = a[i] ⊙ b[i] (accumulate: out[i] += a[i] b[i]).
+template <typename T>
+__global__ void hadamard_kernel(std::int64_t count, const T* __restrict__ a, const T* __restrict__ b, T* out,
+                                bool accumulate) {
+    WGF_GRID_STRIDE(i, count) out[i] = (accumulate ? out[i] : T(0)) + a[i] * b[i];
+}
+
+/// y += x over `count` entries.
+template <typename T>
+__global__ void add_kernel(std::int64_t count, const T* __restrict__ x, T* __restrict__ y) {
+    WGF_GRID_STRIDE(i, count) y[i] += x[i];
+}
+
+/// out(j, p) = v[j] for every point (δ_{L−1} = c, broadcast over the chunk).
+template <typename T>
+__global__ void broadcast_columns_kernel(int W, int P, const T* __restrict__ v, T* __restrict__ out) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) out[idx] = v[idx % W];
+}
+
+/// v[i] = value over `count` entries.
+template <typename T>
+__global__ void fill_kernel(std::int64_t count, T value, T* __restrict__ v) {
+    WGF_GRID_STRIDE(i, count) v[i] = value;
+}
+
+/// Cholesky of each point's H into F (global memory, thread ↔ point), logdet and status; the
+/// lowest failing point index goes to *first_failure (atomicMin: deterministic). Mirrors
+/// cholesky_logdet_forward.
+template <typename T>
+__global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, const T* __restrict__ H, T* __restrict__ F,
+                                       T* __restrict__ logdet, std::int32_t* __restrict__ status,
+                                       unsigned long long* first_failure) {
+    const std::int64_t dd = std::int64_t(D) * D;
+    WGF_GRID_STRIDE(p, std::int64_t(P)) {
+        T* f = F + p * dd;
+        for (std::int64_t k = 0; k < dd; ++k) f[k] = H[p * dd + k];
+        const int row = cholesky_lower_inplace(f, D);
+        logdet[p] = row == 0 ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
+        status[p] = row;
+        if (row != 0) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
+    }
+}
+
+/// H̄_p = scale · H_p⁻¹ from the factor F_p (cholesky_logdet_backward with logdet̄ = scale); points
+/// whose factorisation failed get H̄_p = 0. work: [D² × P] scratch.
+template <typename T>
+__global__ void logdet_backward_kernel(int D, int P, T scale, const T* __restrict__ F,
+                                       const std::int32_t* __restrict__ status, T* __restrict__ work,
+                                       T* __restrict__ Hbar) {
+    const std::int64_t dd = std::int64_t(D) * D;
+    WGF_GRID_STRIDE(p, std::int64_t(P)) {
+        T* hb = Hbar + p * dd;
+        if (status[p] != 0) {
+            for (std::int64_t k = 0; k < dd; ++k) hb[k] = T(0);
+            continue;
+        }
+        cholesky_inverse(F + p * dd, D, hb, work + p * dd);
+        for (std::int64_t k = 0; k < dd; ++k) hb[k] *= scale;
+    }
+}
+
+/// Loss seed of ȳ: Ȳ = w_scale (Y − X) + phi_scale ∇Φ(Y) (dphi may be null). The JKO loss uses
+/// w_scale = 1/N, phi_scale = τ/N; the identity loss w_scale = 2/(N·D).
+template <typename T>
+__global__ void y_seed_kernel(std::int64_t count, T w_scale, T phi_scale, const T* __restrict__ Y,
+                              const T* __restrict__ X, const T* __restrict__ dphi, T* __restrict__ Ybar) {
+    WGF_GRID_STRIDE(i, count) Ybar[i] = w_scale * (Y[i] - X[i]) + (dphi != nullptr ? phi_scale * dphi[i] : T(0));
+}
+
+/// Chunk sums, one block of kSumThreads threads (fixed reduction order: deterministic), added to
+/// sums[0..2] in double: Σ_p ½‖y_p − x_p‖², Σ_p Φ_p (phi may be null), Σ_p logdet_p (may be null).
+constexpr int kSumThreads = 256;
+template <typename T>
+__global__ void loss_sums_kernel(int D, int P, const T* __restrict__ Y, const T* __restrict__ X,
+                                 const T* __restrict__ phi, const T* __restrict__ logdet, double* sums) {
+    __shared__ double part[3][kSumThreads];
+    double w = 0, f = 0, g = 0;
+    for (int p = threadIdx.x; p < P; p += kSumThreads) {
+        double sq = 0;
+        for (int d = 0; d < D; ++d) {
+            const double e = double(Y[std::int64_t(p) * D + d]) - double(X[std::int64_t(p) * D + d]);
+            sq += e * e;
+        }
+        w += 0.5 * sq;
+        if (phi != nullptr) f += double(phi[p]);
+        if (logdet != nullptr) g += double(logdet[p]);
+    }
+    part[0][threadIdx.x] = w;
+    part[1][threadIdx.x] = f;
+    part[2][threadIdx.x] = g;
+    __syncthreads();
+    for (int half = kSumThreads / 2; half > 0; half /= 2) {
+        if (int(threadIdx.x) < half)
+            for (int k = 0; k < 3; ++k) part[k][threadIdx.x] += part[k][threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        for (int k = 0; k < 3; ++k) sums[k] += part[k][0];
+}
+
+// ---- hessian_assembly_backward ------------------------------------------------------------------------
+
+/// Ā_{l,t,j}(d) += 4 Σ_k M(d·D + k, j) A[k][t][j], M = H̄ Gᵀ [D² × W] (column j = Σ_p g_{j,p} H̄_p).
+/// Thread ↔ (d, t, j), index (d·r + t)·W + j = the parameter's own offset in A.
+template <typename T>
+__global__ void hessian_A_backward_kernel(int W, int D, int r, const T* __restrict__ M, const T* __restrict__ A,
+                                          T* __restrict__ dA) {
+    const std::int64_t dd = std::int64_t(D) * D;
+    WGF_GRID_STRIDE(idx, std::int64_t(D) * r * W) {
+        const int j = static_cast<int>(idx % W);
+        const int t = static_cast<int>((idx / W) % r);
+        const int d = static_cast<int>(idx / (std::int64_t(W) * r));
+        T v = T(0);
+        for (int k = 0; k < D; ++k) v += M[j * dd + std::int64_t(d) * D + k] * A[(std::int64_t(k) * r + t) * W + j];
+        dA[idx] += T(4) * v;
+    }
+}
+
+/// Layer l ≥ 1 of hessian_assembly_backward, given R_p = K_p H̄_p: K̄ += 2 diag(e) R, ē_j = R_j·K_j,
+/// Δ̄ += ē ⊙ σ'', Ū += ē ⊙ δ ⊙ σ'''. Thread ↔ (j, p); loops over d.
+template <typename T>
+__global__ void hessian_K_backward_kernel(int W, int D, int P, const T* __restrict__ R, const T* __restrict__ K,
+                                          const T* __restrict__ E, const T* __restrict__ S2,
+                                          const T* __restrict__ Delta, const T* __restrict__ S3, T* __restrict__ Kbar,
+                                          T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / W;
+        const T e2 = T(2) * E[idx];
+        T ebar = T(0);
+        for (int d = 0; d < D; ++d) {
+            const std::int64_t at = (p * D + d) * W + j;
+            ebar += R[at] * K[at];
+            Kbar[at] += e2 * R[at];
+        }
+        Delta_bar[idx] += ebar * S2[idx];
+        U_bar[idx] += ebar * Delta[idx] * S3[idx];
+    }
+}
+
+// ---- jacobian_recursion_backward (layers 1 ≤ l < L−1) ---------------------------------------------------
+
+/// K̄ += σ' ⊙ J̄ (per d), Ū += σ'' ⊙ Σ_d J̄ ⊙ K. Thread ↔ (j, p).
+template <typename T>
+__global__ void jacobian_backward_kernel(int W, int D, int P, const T* __restrict__ Jbar, const T* __restrict__ K,
+                                         const T* __restrict__ S1, const T* __restrict__ S2, T* __restrict__ Kbar,
+                                         T* __restrict__ U_bar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / W;
+        const T s1 = S1[idx];
+        T acc = T(0);
+        for (int d = 0; d < D; ++d) {
+            const std::int64_t at = (p * D + d) * W + j;
+            acc += Jbar[at] * K[at];
+            Kbar[at] += s1 * Jbar[at];
+        }
+        U_bar[idx] += S2[idx] * acc;
+    }
+}
+
+// ---- grad_assembly_backward ------------------------------------------------------------------------------
+
+/// DQ̄(j, p·D + d) += g(j, p) ȳ(d, p). Thread ↔ entry of DQ̄.
+template <typename T>
+__global__ void grad_assembly_backward_kernel(int W, int D, int P, const T* __restrict__ G, const T* __restrict__ Ybar,
+                                              T* __restrict__ DQbar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t col = idx / W;  // p·D + d
+        const std::int64_t p = col / D;
+        DQbar[idx] += G[p * W + j] * Ybar[col];
+    }
+}
+
+// ---- quad_jacobian_backward --------------------------------------------------------------------------------
+
+/// S̄(t·W + j, p) += 2 Σ_d A[d][t][j] DQ̄(j, p·D + d). Thread ↔ (j, t, p) = S̄'s own index.
+template <typename T>
+__global__ void quad_jacobian_S_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A,
+                                                const T* __restrict__ DQbar, T* __restrict__ Sbar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(r) * W * P) {
+        const int j = static_cast<int>(idx % W);
+        const int t = static_cast<int>((idx / W) % r);
+        const std::int64_t p = idx / (std::int64_t(r) * W);
+        T v = T(0);
+        for (int d = 0; d < D; ++d) v += A[(std::int64_t(d) * r + t) * W + j] * DQbar[(p * D + d) * W + j];
+        Sbar[idx] += T(2) * v;
+    }
+}
+
+/// Ā[d][t][j] += 2 Σ_p S(t·W + j, p) DQ̄(j, p·D + d). Thread ↔ (d, t, j) = Ā's own offset; loops
+/// over the chunk's points (reads coalesced across j).
+template <typename T>
+__global__ void quad_jacobian_A_backward_kernel(int W, int D, int r, int P, const T* __restrict__ S,
+                                                const T* __restrict__ DQbar, T* __restrict__ dA) {
+    WGF_GRID_STRIDE(idx, std::int64_t(D) * r * W) {
+        const int j = static_cast<int>(idx % W);
+        const int t = static_cast<int>((idx / W) % r);
+        const int d = static_cast<int>(idx / (std::int64_t(W) * r));
+        T v = T(0);
+        for (std::int64_t p = 0; p < P; ++p) v += S[p * r * W + std::int64_t(t) * W + j] * DQbar[(p * D + d) * W + j];
+        dA[idx] += T(2) * v;
+    }
+}
+
+// ---- grad_recursion_backward / values_backward -------------------------------------------------------------
+
+/// Δ̄ += σ' ⊙ Ḡ; Ū += σ'' ⊙ δ ⊙ Ḡ. Thread ↔ (j, p).
+template <typename T>
+__global__ void grad_recursion_backward_kernel(std::int64_t count, const T* __restrict__ S1, const T* __restrict__ S2,
+                                               const T* __restrict__ Delta, const T* __restrict__ Gbar,
+                                               T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
+    WGF_GRID_STRIDE(i, count) {
+        Delta_bar[i] += S1[i] * Gbar[i];
+        U_bar[i] += S2[i] * Delta[i] * Gbar[i];
+    }
+}
+
+/// S̄(t·W + j, p) += 2 S(t·W + j, p) Ū(j, p) (q's quadratic part). Thread ↔ S̄'s own index.
+template <typename T>
+__global__ void values_S_backward_kernel(int W, int r, int P, const T* __restrict__ S, const T* __restrict__ U_bar,
+                                         T* __restrict__ Sbar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(r) * W * P) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / (std::int64_t(r) * W);
+        Sbar[idx] += T(2) * S[idx] * U_bar[p * W + j];
+    }
+}
+
+/// Clamp the convexity-constrained entries to ≥ 0 (Icnn::project): v[i] = max(v[i], 0).
+template <typename T>
+__global__ void clamp_nonnegative_kernel(std::int64_t count, T* __restrict__ v) {
+    WGF_GRID_STRIDE(i, count) v[i] = v[i] < T(0) ? T(0) : v[i];
+}
+
+}  // namespace detail
+}  // namespace wgf
