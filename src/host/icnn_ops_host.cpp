@@ -7,6 +7,7 @@
 
 #include "host_blas.h"
 #include "icnn_block_host.h"
+#include "softplus_vec_host.h"
 #include "wgf/detail/icnn_point.h"
 
 namespace wgf {
@@ -70,6 +71,20 @@ void IcnnBlock<T>::zero_adjoints(const HostNet<T>& net) {
     H_bar.setZero(static_cast<Eigen::Index>(D) * D, P);
 }
 
+namespace {
+/// q[j] = (bx[j] + b[j]) + Σ_t s[tW+j]²: detail::quad_value for all units j, terms in the same order.
+template <typename T>
+void quad_value_column(int W, int r, const T* __restrict s, const T* __restrict bx, const T* __restrict b,
+                       T* __restrict q) {
+    for (int j = 0; j < W; ++j) q[j] = bx[j] + b[j];
+    for (int t = 0; t < r; ++t)
+        for (int j = 0; j < W; ++j) {
+            const T v = s[static_cast<std::ptrdiff_t>(t) * W + j];
+            q[j] += v * v;
+        }
+}
+}  // namespace
+
 // ---- values: S_l = X A_l; q; U_l = C_l Z_{l−1} + q_l; Z_l = σ(U_l); ψ = c·Z_{L−1} + (s/2)‖x‖² ----------
 template <typename T>
 void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3, bool need_psi) {
@@ -82,6 +97,7 @@ void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3, bool
     blk.S2.resize(L);
     blk.S3.resize(L);
     static thread_local HMat<T> BX;
+    static thread_local HVec<T> q;
     for (int l = 0; l < L; ++l) {
         const HostLayer<T>& lp = net.layers[l];
         const int W = lp.W;
@@ -95,16 +111,25 @@ void values_forward(const HostNet<T>& net, IcnnBlock<T>& blk, bool need_s3, bool
         blk.S1[l].resize(W, P);
         blk.S2[l].resize(W, P);
         if (need_s3) blk.S3[l].resize(W, P);
+        const bool need_z = l + 1 < L || need_psi;
+        q.resize(W);
         for (int p = 0; p < P; ++p) {
-            const T* srow = blk.S[l].data() + static_cast<std::ptrdiff_t>(p) * r * W;
-            for (int j = 0; j < W; ++j) {
-                const T u = (l == 0 ? T(0) : U(j, p)) + quad_value(srow + j, W, r, BX(j, p), lp.b[j]);
-                U(j, p) = u;
-                if (l + 1 < L || need_psi)
-                    layer_activation(l, u, blk.Z[l](j, p), blk.S1[l](j, p), blk.S2[l](j, p));
-                else
-                    layer_activation_derivs(l, u, blk.S1[l](j, p), blk.S2[l](j, p));
-                if (need_s3) blk.S3[l](j, p) = l == 0 ? T(0) : softplus_derivs(u).s3;
+            // u = (C_l z_{l−1})_j + q_j, q_j = (B x)_j + b_j + Σ_t s_t² (quad_value, vectorised over j).
+            T* u = U.col(p).data();
+            quad_value_column(W, r, blk.S[l].data() + static_cast<std::ptrdiff_t>(p) * r * W, BX.col(p).data(), lp.b,
+                              q.data());
+            for (int j = 0; j < W; ++j) u[j] = l == 0 ? q[j] : u[j] + q[j];
+            T* z = blk.Z[l].col(p).data();
+            T* s1 = blk.S1[l].col(p).data();
+            T* s2 = blk.S2[l].col(p).data();
+            T* s3 = need_s3 ? blk.S3[l].col(p).data() : nullptr;
+            if (l == 0) {  // linear layer: z = u, σ' = 1, σ'' = σ''' = 0
+                if (need_z) std::copy(u, u + W, z);
+                std::fill(s1, s1 + W, T(1));
+                std::fill(s2, s2 + W, T(0));
+                if (s3) std::fill(s3, s3 + W, T(0));
+            } else {  // softplus (layer_activation), vectorised for float
+                softplus_derivs_array(u, W, need_z ? z : nullptr, s1, s2, s3);
             }
         }
     }
