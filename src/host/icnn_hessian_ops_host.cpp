@@ -43,11 +43,12 @@ void hessian_assembly_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
 template <typename T>
 void hessian_assembly_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const int D = net.shape.dim, r = net.shape.rank, L = net.shape.depth(), P = blk.P;
-    static thread_local HMat<T> Hbar;
+    static thread_local HMat<T> Hbar, sym;
+    static thread_local HVec<T> ebar;  // per-point scratch, kept across calls (no allocation per point)
     Hbar = blk.H_bar;
     for (int p = 0; p < P; ++p) {
         Eigen::Map<HMat<T>> Hp(Hbar.col(p).data(), D, D);
-        const HMat<T> sym = T(0.5) * (Hp + Hp.transpose());
+        sym.noalias() = T(0.5) * (Hp + Hp.transpose());
         Hp = sym;
     }
     static thread_local HMat<T> M, R, e;
@@ -74,7 +75,7 @@ void hessian_assembly_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dpar
             const auto Kp = point_block(blk.K[l], p, D);
             R.noalias() = Kp * CMap<T>(Hbar.col(p).data(), D, D);
             point_block(blk.K_bar[l], p, D).noalias() += T(2) * (e.col(p).asDiagonal() * R);
-            const HVec<T> ebar = (R.array() * Kp.array()).rowwise().sum();
+            ebar.noalias() = (R.array() * Kp.array()).rowwise().sum().matrix();
             blk.Delta_bar[l].col(p).array() += ebar.array() * blk.S2[l].col(p).array();
             blk.U_bar[l].col(p).array() += ebar.array() * blk.Delta[l].col(p).array() * blk.S3[l].col(p).array();
         }
