@@ -144,3 +144,19 @@ TEST_CASE("icnn projection and initialisation") {
     CHECK(ss / nA == doctest::Approx(1.0 / 200).epsilon(0.05));
     CHECK(Icnn<double>::random(shape, 5).params() == net.params());  // seeded: reproducible
 }
+
+TEST_CASE("icnn_project on a raw buffer equals Icnn::project, and rejects bad input") {
+    const IcnnShape shape = IcnnShape::uniform(4, 16, 3, 2);
+    const auto raw = Icnn<float>::random(shape, 9, /*project=*/false);
+    auto expected = raw;
+    expected.project();
+    std::vector<float> buffer = raw.params();
+    Context ctx(Backend::Host);
+    icnn_project(ctx, shape, buffer.data());
+    CHECK(buffer == expected.params());
+    CHECK(buffer != raw.params());  // something was clamped
+    CHECK_THROWS_AS(icnn_project<float>(ctx, shape, nullptr), Error);
+    IcnnShape bad = shape;
+    bad.dim = 0;
+    CHECK_THROWS_AS(icnn_project(ctx, bad, buffer.data()), Error);
+}
