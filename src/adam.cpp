@@ -39,6 +39,7 @@ Adam<T>::Adam(Context& ctx, std::size_t size, AdamOptions options) : m_ctx(&ctx)
         m_m_host.assign(size, T(0));
         m_v_host.assign(size, T(0));
     } else {
+        detail::ContextDeviceScope scope(ctx);
         m_device = detail::device_malloc(2 * size * sizeof(T));
         reset();
     }
@@ -46,7 +47,13 @@ Adam<T>::Adam(Context& ctx, std::size_t size, AdamOptions options) : m_ctx(&ctx)
 
 template <typename T>
 Adam<T>::~Adam() {
-    detail::device_free(m_device);  // null-safe, never throws
+    if (m_device == nullptr) return;
+    try {
+        detail::ContextDeviceScope scope(*m_ctx);
+        detail::device_free(m_device);  // never throws
+    } catch (...) {
+        detail::device_free(m_device);
+    }
 }
 
 template <typename T>
@@ -107,8 +114,8 @@ void Adam<T>::reset() {
     std::fill(m_v_host.begin(), m_v_host.end(), T(0));
     if (m_device != nullptr) {
         m_ctx->synchronize();  // no step still queued on the stream may use the old moments
-        const std::vector<T> zeros(2 * m_size, T(0));
-        detail::copy_host_to_device(m_device, zeros.data(), zeros.size() * sizeof(T));
+        detail::ContextDeviceScope scope(*m_ctx);
+        detail::device_memset_zero(m_device, 2 * m_size * sizeof(T));
     }
 }
 

@@ -90,6 +90,9 @@ void device_free(void* ptr) noexcept { (void)ptr; }
 void copy_host_to_device(void*, const void*, std::size_t) { no_cuda("copy_host_to_device"); }
 void copy_device_to_host(void*, const void*, std::size_t) { no_cuda("copy_device_to_host"); }
 void copy_device_to_device(void*, const void*, std::size_t) { no_cuda("copy_device_to_device"); }
+void device_memset_zero(void*, std::size_t) { no_cuda("device_memset_zero"); }
+ContextDeviceScope::ContextDeviceScope(const Context&) {}
+ContextDeviceScope::~ContextDeviceScope() = default;
 }  // namespace detail
 #endif
 

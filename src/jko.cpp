@@ -134,6 +134,7 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
         if (seconds) *seconds = seconds_since(t0);
         return net;
     }
+    detail::ContextDeviceScope scope(*m_ctx);  // device buffers below belong to ctx's device
     // Reference pretraining: Adam(pretrain_lr, wd 1e-8) on mean((∇ψ(x) − x)²), x ∼ ρ⁰ fresh each
     // iteration, projection after each step, the full iteration count (PAPER-SPEC §3).
     Icnn<T> net = Icnn<T>::random(m_shape, m_opt.seed, /*project=*/false);
@@ -181,6 +182,7 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
     WGF_CHECK(flow.dim() == m_shape.dim, "JkoSolver::run: flow dimension " << flow.dim() << " differs from D = "
                                                                            << m_shape.dim);
     Icnn<T> net = flow.steps() == 0 ? initial_map(flow, &m_pretrain_seconds) : flow.map(flow.steps() - 1);
+    detail::ContextDeviceScope scope(*m_ctx);  // device buffers below belong to ctx's device
     const std::int64_t N = m_opt.batch, D = m_shape.dim;
     const std::int64_t pool_n = m_opt.pool_size > 0 ? m_opt.pool_size : 16 * N;
     std::vector<T> batch(static_cast<std::size_t>(N * D));

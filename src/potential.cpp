@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -30,13 +31,12 @@
 namespace wgf {
 
 namespace detail {
-/// Device copies of a built-in potential's double parameters, made on the first eval on a Cuda
-/// context and remade when a context on another device uses the potential. Shared by copies of the
-/// potential (the parameters are immutable after construction).
+/// Device copies of a built-in potential's double parameters, one set per device, made on the first
+/// eval on a Cuda context of that device and kept (never replaced while a kernel may read them).
+/// Shared by copies of the potential (the parameters are immutable after construction).
 struct PotentialDeviceCache {
     std::mutex mutex;
-    int device = -1;
-    std::vector<std::shared_ptr<const double>> arrays;
+    std::map<int, std::vector<std::shared_ptr<const double>>> arrays;  // device → copies
 };
 }  // namespace detail
 
@@ -86,14 +86,11 @@ std::vector<const double*> device_arrays(Context& ctx, detail::PotentialDeviceCa
                                          std::initializer_list<const std::vector<double>*> arrays) {
     std::lock_guard<std::mutex> lock(cache.mutex);
     detail::CudaState& st = *ctx.cuda_state();
-    const int device = detail::cuda_state_device(st);
-    if (cache.device != device || cache.arrays.size() != arrays.size()) {
-        cache.arrays.clear();
-        for (const std::vector<double>* a : arrays) cache.arrays.push_back(detail::upload_doubles_cuda(st, *a));
-        cache.device = device;
-    }
+    auto& copies = cache.arrays[detail::cuda_state_device(st)];
+    if (copies.empty())
+        for (const std::vector<double>* a : arrays) copies.push_back(detail::upload_doubles_cuda(st, *a));
     std::vector<const double*> out;
-    for (const auto& a : cache.arrays) out.push_back(a.get());
+    for (const auto& a : copies) out.push_back(a.get());
     return out;
 }
 
@@ -235,6 +232,8 @@ void FunctionPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* val
         WGF_CHECK(bad == 0, "FunctionPotential::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "]["
                                                                    << m_dim << "])");
 #endif
+        ctx.synchronize();  // y complete, whatever stream device_fn uses
+        detail::ContextDeviceScope scope(ctx);
         m_device(y, n, value, grad);
         return;
     }

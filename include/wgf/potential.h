@@ -78,11 +78,12 @@ private:
     std::shared_ptr<detail::PotentialDeviceCache> m_device;
 };
 
-/// User-defined potential. host_fn is required; device_fn (device pointers, on ctx's stream) is
-/// optional — without it a Cuda context stages y to the host, calls host_fn and copies back.
-/// Each callback receives (y, n, value or null, grad or null). device_fn receives device pointers;
-/// it may launch on the legacy default stream (which orders with every wgf stream) and must leave
-/// its outputs complete or queued there.
+/// User-defined potential. host_fn is required; device_fn is optional — without it a Cuda context
+/// stages y to the host, calls host_fn and copies back. Each callback receives (y, n, value or null,
+/// grad or null). device_fn receives device pointers of ctx's device (current during the call); y is
+/// complete when it is called (wgf synchronises its stream first), and its outputs must be complete
+/// when it returns (synchronise whatever stream it used). It must not call wgf on the same Context
+/// (the training loss's workspace lives in that context's scratch memory).
 template <typename T>
 class FunctionPotential final : public Potential<T> {
 public:

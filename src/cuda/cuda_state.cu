@@ -176,6 +176,30 @@ void copy_sync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kin
 }
 }  // namespace
 
+void device_memset_zero(void* dst, std::size_t bytes) {
+    if (bytes == 0) return;
+    WGF_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, cudaStreamLegacy));
+    WGF_CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
+}
+
+ContextDeviceScope::ContextDeviceScope(const Context& ctx) {
+    if (ctx.backend() != Backend::Cuda || ctx.cuda_state() == nullptr) return;
+    const int device = ctx.cuda_state()->device;
+    WGF_CUDA_CHECK(cudaGetDevice(&m_previous));
+    if (m_previous == device) {
+        m_previous = -1;  // nothing to restore
+        return;
+    }
+    WGF_CUDA_CHECK(cudaSetDevice(device));
+}
+
+ContextDeviceScope::~ContextDeviceScope() {
+    if (m_previous < 0) return;
+    const cudaError_t e = cudaSetDevice(m_previous);
+    if (e != cudaSuccess)
+        std::fprintf(stderr, "wgf: warning: cannot restore CUDA device %d: %s\n", m_previous, cudaGetErrorString(e));
+}
+
 void copy_host_to_device(void* dst, const void* src, std::size_t bytes) {
     copy_sync(dst, src, bytes, cudaMemcpyHostToDevice);
 }

@@ -120,7 +120,8 @@ __global__ void loss_sums_kernel(int D, int P, const T* __restrict__ Y, const T*
 
 // ---- hessian_assembly_backward ------------------------------------------------------------------------
 
-/// Ā_{l,t,j}(d) += 4 Σ_k M(d·D + k, j) A[k][t][j], M = H̄ Gᵀ [D² × W] (column j = Σ_p g_{j,p} H̄_p).
+/// Ā_{l,t,j}(d) += 4 Σ_k M_j(d, k) A[k][t][j], M = H̄ Gᵀ [D² × W] (column j = Σ_p g_{j,p} H̄_p, a
+/// column-major D×D matrix, so M_j(d, k) is at row k·D + d, as the host's Map).
 /// Thread ↔ (d, t, j), index (d·r + t)·W + j = the parameter's own offset in A.
 template <typename T>
 __global__ void hessian_A_backward_kernel(int W, int D, int r, const T* __restrict__ M, const T* __restrict__ A,
@@ -131,7 +132,7 @@ __global__ void hessian_A_backward_kernel(int W, int D, int r, const T* __restri
         const int t = static_cast<int>((idx / W) % r);
         const int d = static_cast<int>(idx / (std::int64_t(W) * r));
         T v = T(0);
-        for (int k = 0; k < D; ++k) v += M[j * dd + std::int64_t(d) * D + k] * A[(std::int64_t(k) * r + t) * W + j];
+        for (int k = 0; k < D; ++k) v += M[j * dd + std::int64_t(k) * D + d] * A[(std::int64_t(k) * r + t) * W + j];
         dA[idx] += T(4) * v;
     }
 }

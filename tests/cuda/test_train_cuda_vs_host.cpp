@@ -7,7 +7,10 @@
 //
 // Tolerances. double: the device sums the same terms in another order (cuBLAS blocking, chunk
 // sums), so values agree to ~1e-15 relative per operation; 1e-10 of each array's largest entry
-// leaves room for the cancellation in Σ_p of the parameter gradient. float: device float against
+// leaves room for the cancellation in Σ_p of the parameter gradient. The log-det gradient carries
+// H⁻¹, so a 1-ulp difference in H moves it by cond(H)·ε: the FD grid's s = 1e-6 gives cond ~1e6 on
+// its low-rank shapes (one layer, r·W_+ < D), so the comparison raises s to 0.05 (as the host FD
+// test of the loss does), which bounds cond(H) by ~1e2–1e3. float: device float against
 // host double; the per-point float error (~1e-6 relative, amplified by H⁻¹'s conditioning in the
 // log-det gradient) averaged over the batch gives ~1e-4 of the gradient's scale: 2e-3 is asserted.
 #define DOCTEST_CONFIG_IMPLEMENT
@@ -17,6 +20,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <string>
 #include <vector>
 
 #include "compare.h"
@@ -64,9 +69,31 @@ struct Potentials {
     }
 };
 
+/// Sets an environment variable for the scope (restores the previous value, also on exceptions).
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : m_name(name) {
+        const char* old = std::getenv(name);
+        m_had = old != nullptr;
+        if (m_had) m_old = old;
+        setenv(name, value, 1);
+    }
+    ~ScopedEnv() {
+        if (m_had)
+            setenv(m_name.c_str(), m_old.c_str(), 1);
+        else
+            unsetenv(m_name.c_str());
+    }
+
+private:
+    std::string m_name, m_old;
+    bool m_had = false;
+};
+
 /// Device loss + gradient in T against the host in double.
 template <typename T>
-void compare_losses(const IcnnShape& shape, int n, std::uint64_t seed, double rtol) {
+void compare_losses(IcnnShape shape, int n, std::uint64_t seed, double rtol) {
+    shape.strong_convexity = std::max(shape.strong_convexity, 0.05);  // cond(H) bounded: see the header
     const int D = shape.dim;
     INFO("shape " << shape.describe() << " n " << n << " seed " << seed << " precision " << sizeof(T) * 8);
     const auto net = random_icnn<double>(shape, seed);
@@ -123,26 +150,98 @@ TEST_CASE("cuda losses in float match the host in double") {
     compare_losses<float>(IcnnShape::uniform(8, 32, 3, 1), 300, 23, 2e-3);
 }
 
-TEST_CASE("cuda losses: a chunked batch equals the whole batch") {
+TEST_CASE("cuda losses: a chunked batch equals the whole batch (JKO and identity, L = 2 and 3)") {
     // WGF_CUDA_SCRATCH_MB is read when a context is created: a 1 MiB budget forces many chunks.
-    const IcnnShape shape = IcnnShape::uniform(5, 64, 2, 5);
-    const auto net = random_icnn<double>(shape, 31);
-    const auto x = random_points<double>(700, 5, 32);
-    const Potentials pp(5, 33);
-    const QuadraticPotential<double> quad(pp.A, pp.m);
-    std::vector<double> g_whole, g_chunk;
-    double L_whole = 0, L_chunk = 0;
-    for (int pass = 0; pass < 2; ++pass) {
-        if (pass == 1) setenv("WGF_CUDA_SCRATCH_MB", "1", 1);
-        Context dev(Backend::Cuda);
-        DeviceBuffer<double> d_params(net.data(), net.size()), d_x(x.data(), x.size()), d_grad(net.size());
-        const double L = jko_loss(dev, shape, d_params.data(), d_x.data(), 700, quad, JkoLossOptions{}, d_grad.data()).total;
-        (pass == 0 ? L_whole : L_chunk) = L;
-        (pass == 0 ? g_whole : g_chunk) = download(d_grad);
+    for (const IcnnShape& shape : {IcnnShape::uniform(5, 64, 2, 5), IcnnShape::uniform(3, 48, 3, 2)}) {
+        INFO(shape.describe());
+        const int D = shape.dim;
+        const auto net = random_icnn<double>(shape, 31);
+        const auto x = random_points<double>(700, D, 32);
+        const Potentials pp(D, 33);
+        const QuadraticPotential<double> quad(pp.A, pp.m);
+        std::vector<double> g_whole, g_chunk, i_whole, i_chunk;
+        double L_whole = 0, L_chunk = 0, I_whole = 0, I_chunk = 0;
+        for (int pass = 0; pass < 2; ++pass) {
+            const ScopedEnv env("WGF_CUDA_SCRATCH_MB", pass == 0 ? "1024" : "1");
+            Context dev(Backend::Cuda);
+            DeviceBuffer<double> d_params(net.data(), net.size()), d_x(x.data(), x.size()), d_grad(net.size());
+            (pass == 0 ? L_whole : L_chunk) =
+                jko_loss(dev, shape, d_params.data(), d_x.data(), 700, quad, JkoLossOptions{}, d_grad.data()).total;
+            (pass == 0 ? g_whole : g_chunk) = download(d_grad);
+            (pass == 0 ? I_whole : I_chunk) = identity_loss(dev, shape, d_params.data(), d_x.data(), 700, d_grad.data());
+            (pass == 0 ? i_whole : i_chunk) = download(d_grad);
+        }
+        CHECK(L_chunk == doctest::Approx(L_whole).epsilon(1e-12));
+        CHECK(I_chunk == doctest::Approx(I_whole).epsilon(1e-12));
+        expect_allclose(g_chunk, g_whole, 0.0, 1e-11 * max_abs(g_whole), "chunked dL/dθ (jko)");
+        expect_allclose(i_chunk, i_whole, 0.0, 1e-11 * max_abs(i_whole), "chunked dL/dθ (identity)");
     }
-    unsetenv("WGF_CUDA_SCRATCH_MB");
-    CHECK(L_chunk == doctest::Approx(L_whole).epsilon(1e-12));
-    expect_allclose(g_chunk, g_whole, 0.0, 1e-11 * max_abs(g_whole), "chunked dL/dθ");
+}
+
+TEST_CASE("cuda jko_loss with a potential staged through the host (FunctionPotential without device_fn)") {
+    const IcnnShape shape = IcnnShape::uniform(3, 32, 2, 5, 0.05);
+    const auto net = random_icnn<double>(shape, 35);
+    const auto x = random_points<double>(200, 3, 36);
+    // Φ(y) = Σ_d cosh(y_d) / 4: value and gradient by callback, host memory only.
+    const FunctionPotential<double> pot(3, [](const double* y, std::int64_t n, double* v, double* g) {
+        for (std::int64_t p = 0; p < n; ++p) {
+            double s = 0;
+            for (int d = 0; d < 3; ++d) {
+                s += std::cosh(y[p * 3 + d]) / 4;
+                if (g) g[p * 3 + d] = std::sinh(y[p * 3 + d]) / 4;
+            }
+            if (v) v[p] = s;
+        }
+    });
+    Context host(Backend::Host), dev(Backend::Cuda);
+    std::vector<double> gh(net.size());
+    const double Lh = jko_loss(host, shape, net.data(), x.data(), 200, pot, JkoLossOptions{}, gh.data()).total;
+    DeviceBuffer<double> d_params(net.data(), net.size()), d_x(x.data(), x.size()), d_grad(net.size());
+    const double Ld = jko_loss(dev, shape, d_params.data(), d_x.data(), 200, pot, JkoLossOptions{}, d_grad.data()).total;
+    CHECK(Ld == doctest::Approx(Lh).epsilon(1e-10));
+    const auto gd = download(d_grad);
+    expect_allclose(gd.data(), gh.data(), gh.size(), 0.0, 1e-10 * max_abs(gh), "dL/dθ, staged potential");
+}
+
+TEST_CASE("cuda jko_loss names the first failing point when it lies in a later chunk") {
+    // s = 0; layer 1 sees only z_0 (its own quadratic part and B are zero) with bias −800, so
+    // softplus'(u_1) underflows to exactly 0 where z_0 is small: at x = 0 every g_l and σ'' vanish and
+    // ∇²ψ(0) = 0 (Cholesky fails at row 1). Far from 0, z_0 = Σ_t (a·x)² is large, the units are on
+    // and ∇²ψ = Σ_j δ_j P_j is positive definite (log det 1.67 at radius 100, checked on the host).
+    // Point 600 is the origin; the host agrees.
+    IcnnShape shape = IcnnShape::uniform(2, 64, 2, 5);
+    shape.strong_convexity = 0;
+    auto net = random_icnn<double>(shape, 37);
+    const auto& l0 = net.layout().layers[0];
+    const auto& l1 = net.layout().layers[1];
+    for (std::size_t i = l0.B; i < l0.C; ++i) net.data()[i] = 0;  // B_0, b_0
+    for (std::size_t i = l1.A; i < l1.b; ++i) net.data()[i] = 0;  // A_1, B_1
+    for (std::size_t i = l1.b; i < l1.C; ++i) net.data()[i] = -800;
+    std::vector<double> x = random_points<double>(700, 2, 38);
+    for (std::size_t p = 0; p < 700; ++p) {
+        const double r = std::hypot(x[2 * p], x[2 * p + 1]);
+        x[2 * p] *= 100 / r;
+        x[2 * p + 1] *= 100 / r;
+    }
+    x[1200] = x[1201] = 0;
+    const QuadraticPotential<double> quad(std::vector<double>{1, 0, 0, 1}, std::vector<double>{0, 0});
+    Context host(Backend::Host);
+    std::int64_t host_point = -1, dev_point = -2;
+    try {
+        jko_loss<double>(host, shape, net.data(), x.data(), 700, quad, JkoLossOptions{}, nullptr);
+    } catch (const NotPositiveDefinite& e) {
+        host_point = e.point();
+    }
+    REQUIRE(host_point == 600);
+    const ScopedEnv env("WGF_CUDA_SCRATCH_MB", "1");
+    Context dev(Backend::Cuda);
+    DeviceBuffer<double> d_params(net.data(), net.size()), d_x(x.data(), x.size()), d_grad(net.size());
+    try {
+        jko_loss<double>(dev, shape, d_params.data(), d_x.data(), 700, quad, JkoLossOptions{}, d_grad.data());
+    } catch (const NotPositiveDefinite& e) {
+        dev_point = e.point();
+    }
+    CHECK(dev_point == 600);
 }
 
 TEST_CASE("cuda jko_loss reports a Hessian that is not positive definite, as the host") {
