@@ -182,7 +182,7 @@ run_bench() {
         return
     fi
     # JSON to stdout as asked of the benchmark, kept out of this log; the same JSON goes to $json.
-    timeout 100 "$bench" --benchmark_filter=cuda --benchmark_min_time=0.2s --benchmark_format=json \
+    timeout 100 "$bench" --benchmark_filter=cuda --benchmark_min_time=0.2 --benchmark_format=json \
         --benchmark_out="$json" >"$out/.bench_stdout.json" 2>"$out/.bench_stderr.txt"
     rc=$?
     if [ $rc -ne 0 ] || [ ! -s "$json" ]; then
