@@ -25,7 +25,7 @@ void adam_step_cuda(CudaState& st, std::size_t size, const AdamOptions& opt, std
     CudaDeviceGuard guard(st.device);
     const AdamScalars<T> k = adam_scalars<T>(opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
     const auto count = static_cast<std::int64_t>(size);
-    adam_kernel<T><<<grid_for(count), kThreads, 0, st.stream>>>(count, k, params, grad, m, v);
+    WGF_LAUNCH_KERNEL(grid_for(count), kThreads, st.stream, adam_kernel<T>)(count, k, params, grad, m, v);
     WGF_LAUNCH_CHECK(st.stream);
 }
 
@@ -36,11 +36,11 @@ void icnn_project_cuda(CudaState& st, const IcnnShape& shape, T* params) {
     for (std::size_t l = 1; l < layout.layers.size(); ++l) {
         const auto& ll = layout.layers[l];
         const std::int64_t count = std::int64_t(ll.width) * ll.width_prev;
-        clamp_nonnegative_kernel<T><<<grid_for(count), kThreads, 0, st.stream>>>(count, params + ll.C);
+        WGF_LAUNCH_KERNEL(grid_for(count), kThreads, st.stream, clamp_nonnegative_kernel<T>)(count, params + ll.C);
         WGF_LAUNCH_CHECK(st.stream);
     }
     const auto count = static_cast<std::int64_t>(layout.total - layout.c);
-    clamp_nonnegative_kernel<T><<<grid_for(count), kThreads, 0, st.stream>>>(count, params + layout.c);
+    WGF_LAUNCH_KERNEL(grid_for(count), kThreads, st.stream, clamp_nonnegative_kernel<T>)(count, params + layout.c);
     WGF_LAUNCH_CHECK(st.stream);
 }
 

@@ -138,13 +138,13 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
         gemm(cb, kN, kN, r * W, P, D, T(1), A, r * W, xc, D, T(0), ws.S[l], r * W);  // S_l = A_cm X
         gemm(cb, kT, kN, W, P, D, T(1), B, D, xc, D, T(0), ws.BX, W);                 // B_l X
         if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C, Wp, ws.Z[l - 1], Wp, T(0), ws.U, W);  // C_l Z_{l−1}
-        quad_forward_kernel<T><<<grid_for(std::int64_t(W) * P), kThreads, 0, stream>>>(
+        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * P), kThreads, stream, quad_forward_kernel<T>)(
             l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l], nullptr);
         WGF_LAUNCH_CHECK(stream);
         if (!req.hess) continue;
         if (l > 0) gemm(cb, kT, kN, W, PD, Wp, T(1), C, Wp, ws.J, Wp, T(0), ws.K[l], W);  // C_l J_{l−1}
         // K_l += ∇q_l; J_l = diag(σ'(u_l)) K_l feeds layer l+1 (overwrites J_{l−1}, already consumed).
-        quad_jacobian_kernel<T><<<grid_for(std::int64_t(W) * PD), kThreads, 0, stream>>>(
+        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * PD), kThreads, stream, quad_jacobian_kernel<T>)(
             /*accumulate=*/l > 0, W, D, r, P, ws.S[l], A, B, ws.S1[l], ws.K[l], l + 1 < L ? ws.J : nullptr);
         WGF_LAUNCH_CHECK(stream);
     }
@@ -154,7 +154,7 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     // ---- ψ --------------------------------------------------------------------------------------------
     if (req.value) {
         constexpr int kWarpsPerBlock = kThreads / 32;
-        value_kernel<T><<<grid_for(P, kWarpsPerBlock), kThreads, 0, stream>>>(WL, D, P, ws.Z[L - 1], c, xc, s,
+        WGF_LAUNCH_KERNEL_COOP(grid_for(P, kWarpsPerBlock), kThreads, stream, value_kernel<T>)(WL, D, P, ws.Z[L - 1], c, xc, s,
                                                                                out.value + n0);
         WGF_LAUNCH_CHECK(stream);
     }
@@ -165,7 +165,7 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
         const auto& ll = layout.layers[l];
         const int W = ll.width, Wp = ll.width_prev;
         const bool top = l == L - 1;
-        reverse_kernel<T><<<grid_for(std::int64_t(W) * P), kThreads, 0, stream>>>(
+        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * P), kThreads, stream, reverse_kernel<T>)(
             W, P, ws.S1[l], ws.S2[l], top ? c : ws.Delta, top ? 0 : W, ws.G[l], l > 0 ? ws.S2[l] : nullptr);
         WGF_LAUNCH_CHECK(stream);
         if (l > 0) gemm(cb, kN, kN, Wp, P, W, T(1), params + ll.C, Wp, ws.G[l], W, T(0), ws.Delta, Wp);
@@ -181,14 +181,14 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
             for (int l = 0; l < L; ++l) {
                 const auto& ll = layout.layers[l];
                 const int W = ll.width;
-                scale_projections_kernel<T><<<grid_for(std::int64_t(r) * W * P), kThreads, 0, stream>>>(W, r, P, ws.G[l],
+                WGF_LAUNCH_KERNEL(grid_for(std::int64_t(r) * W * P), kThreads, stream, scale_projections_kernel<T>)(W, r, P, ws.G[l],
                                                                                                       ws.S[l]);
                 WGF_LAUNCH_CHECK(stream);
                 gemm(cb, kN, kN, D, P, W, T(1), params + ll.B, D, ws.G[l], W, l == 0 ? T(0) : T(1), grad, D);
                 gemm(cb, kT, kN, D, P, r * W, T(1), params + ll.A, r * W, ws.S[l], r * W, T(1), grad, D);
             }
         }
-        axpy_kernel<T><<<grid_for(PD), kThreads, 0, stream>>>(PD, s, xc, grad);
+        WGF_LAUNCH_KERNEL(grid_for(PD), kThreads, stream, axpy_kernel<T>)(PD, s, xc, grad);
         WGF_LAUNCH_CHECK(stream);
     }
     if (!req.hess) return;
@@ -200,18 +200,18 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
         const int W = layout.layers[l].width;
         gemm(cb, kN, kN, DD, P, W, T(1), ws.Pm[l], DD, ws.G[l], W, l == 0 ? T(0) : T(1), H, DD);
     }
-    add_diagonal_kernel<T><<<grid_for(PD), kThreads, 0, stream>>>(D, P, s, H);
+    WGF_LAUNCH_KERNEL(grid_for(PD), kThreads, stream, add_diagonal_kernel<T>)(D, P, s, H);
     WGF_LAUNCH_CHECK(stream);
     for (int l = 1; l < L; ++l) {
         const int W = layout.layers[l].width;
         const long long stride = static_cast<long long>(W) * D;
-        diag_scale_kernel<T><<<grid_for(std::int64_t(W) * PD), kThreads, 0, stream>>>(W, D, P, ws.S2[l], ws.K[l], ws.J);
+        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * PD), kThreads, stream, diag_scale_kernel<T>)(W, D, P, ws.S2[l], ws.K[l], ws.J);
         WGF_LAUNCH_CHECK(stream);
         // H_p += K_pᵀ (diag(e) K)_p for every point p: W×D blocks at stride W·D, D×D results at D².
         gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.J, W, stride, T(1), H, D, DD, P);
     }
     T* F = req.potrf && req.hess_out ? ws.F : nullptr;
-    symmetrize_kernel<T><<<grid_for(std::int64_t(DD) * P), kThreads, 0, stream>>>(D, P, H, F);
+    WGF_LAUNCH_KERNEL(grid_for(std::int64_t(DD) * P), kThreads, stream, symmetrize_kernel<T>)(D, P, H, F);
     WGF_LAUNCH_CHECK(stream);
     if (!req.logdet) return;
 
@@ -220,9 +220,9 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     T* logdet = out.logdet + n0;
     if (!req.potrf) {
         if (D <= 16) {
-            cholesky_logdet_kernel<T, 16><<<grid_for(P, 32), 32, 0, stream>>>(D, P, H, logdet, status);
+            WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, cholesky_logdet_kernel<T, 16>)(D, P, H, logdet, status);
         } else {
-            cholesky_logdet_kernel<T, kMaxCholeskyDim><<<grid_for(P, 32), 32, 0, stream>>>(D, P, H, logdet, status);
+            WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, cholesky_logdet_kernel<T, kMaxCholeskyDim>)(D, P, H, logdet, status);
         }
         WGF_LAUNCH_CHECK(stream);
         return;
@@ -232,10 +232,10 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     // the row-major upper one; only the diagonal is read back) and reports info[p] = k > 0 when the
     // leading minor of order k is not PD, the same 1-based row as cholesky_lower_inplace.
     T* fac = F != nullptr ? F : H;
-    fill_pointers_kernel<T><<<grid_for(P), kThreads, 0, stream>>>(P, fac, DD, ws.ptrs);
+    WGF_LAUNCH_KERNEL(grid_for(P), kThreads, stream, fill_pointers_kernel<T>)(P, fac, DD, ws.ptrs);
     WGF_LAUNCH_CHECK(stream);
     potrf_batched(st.cusolver, D, ws.ptrs, D, status, P);
-    logdet_from_factor_kernel<T><<<grid_for(P, 32), 32, 0, stream>>>(D, P, fac, logdet, status);
+    WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, logdet_from_factor_kernel<T>)(D, P, fac, logdet, status);
     WGF_LAUNCH_CHECK(stream);
 }
 
@@ -267,7 +267,7 @@ void icnn_eval_cuda(CudaState& state, const IcnnShape& shape, const T* params, c
     if (req.hess) {
         for (int l = 0; l < L; ++l) {
             const auto& ll = layout.layers[l];
-            build_pm_kernel<T><<<grid_for(std::int64_t(D) * D * ll.width), kThreads, 0, state.stream>>>(
+            WGF_LAUNCH_KERNEL(grid_for(std::int64_t(D) * D * ll.width), kThreads, state.stream, build_pm_kernel<T>)(
                 ll.width, D, r, params + ll.A, ws.Pm[l]);
             WGF_LAUNCH_CHECK(state.stream);
         }
@@ -299,7 +299,7 @@ std::int64_t count_nonfinite_cuda(CudaState& state, const T* p, std::int64_t cou
     if (count <= 0) return 0;
     CudaDeviceGuard guard(state.device);
     WGF_CUDA_CHECK(cudaMemsetAsync(state.counter, 0, sizeof(unsigned long long), state.stream));
-    count_nonfinite_kernel<T><<<grid_for(count), kThreads, 0, state.stream>>>(count, p, state.counter);
+    WGF_LAUNCH_KERNEL_COOP(grid_for(count), kThreads, state.stream, count_nonfinite_kernel<T>)(count, p, state.counter);
     WGF_LAUNCH_CHECK(state.stream);
     unsigned long long bad = 0;
     WGF_CUDA_CHECK(cudaMemcpyAsync(&bad, state.counter, sizeof bad, cudaMemcpyDeviceToHost, state.stream));

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "cuda/launch.h"
 #include "wgf/detail/cholesky.h"
 #include "wgf/detail/icnn_point.h"
 
@@ -26,7 +27,11 @@ constexpr int kMaxCholeskyDim = 32;      // in-kernel Cholesky up to this D; cuS
 /// Grid size for a grid-stride loop over `count` items (capped; the loop covers the rest).
 inline unsigned grid_for(std::int64_t count, int threads = kThreads) {
     const std::int64_t blocks = (count + threads - 1) / threads;
+#ifdef WGF_CUDA_EMULATION
+    const std::int64_t cap = 1;  // the CPU emulation runs blocks one after the other: one block will do
+#else
     const std::int64_t cap = std::int64_t(1) << 20;
+#endif
     return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
 }
 

@@ -135,7 +135,7 @@ std::int64_t train_chunk_points(const IcnnShape& shape, bool hess, bool jko, std
 
 #define WGF_LAUNCH(kernel, count, ...)                                                   \
     do {                                                                                 \
-        kernel<T><<<grid_for(count), kThreads, 0, stream>>>(__VA_ARGS__);               \
+        WGF_LAUNCH_KERNEL(grid_for(count), kThreads, stream, kernel<T>)(__VA_ARGS__);               \
         WGF_LAUNCH_CHECK(stream);                                                        \
     } while (0)
 
@@ -220,7 +220,7 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
     }
     // ---- the loss's own terms: potential, W₂, sums -------------------------------------------------------------
     if (spec.potential != nullptr) spec.potential->eval(ctx, ws.Y, P, ws.phi, ws.dphi);
-    loss_sums_kernel<T><<<1, kSumThreads, 0, stream>>>(D, P, ws.Y, X, spec.potential ? ws.phi : nullptr,
+    WGF_LAUNCH_KERNEL_COOP(1, kSumThreads, stream, loss_sums_kernel<T>)(D, P, ws.Y, X, spec.potential ? ws.phi : nullptr,
                                                        spec.hess ? ws.logdet : nullptr, ws.sums);
     WGF_LAUNCH_CHECK(stream);
     if (dparams == nullptr) return;
@@ -330,7 +330,7 @@ std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* para
     if (spec.hess)
         for (int l = 0; l < shape.depth(); ++l) {
             const int W = shape.widths[l];
-            build_pm_kernel<T><<<grid_for(std::int64_t(shape.dim) * shape.dim * W), kThreads, 0, stream>>>(
+            WGF_LAUNCH_KERNEL(grid_for(std::int64_t(shape.dim) * shape.dim * W), kThreads, stream, build_pm_kernel<T>)(
                 W, shape.dim, shape.rank, params + layout.layers[l].A, ws.Pm[l]);
             WGF_LAUNCH_CHECK(stream);
         }

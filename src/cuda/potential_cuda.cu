@@ -85,7 +85,7 @@ template <typename T>
 void quadratic_eval_cuda(CudaState& st, int D, const double* A, const double* m, const T* y, std::int64_t n, T* value,
                          T* grad) {
     CudaDeviceGuard guard(st.device);
-    quadratic_kernel<T><<<grid_for(n, 128), 128, 0, st.stream>>>(D, n, A, m, y, value, grad);
+    WGF_LAUNCH_KERNEL(grid_for(n, 128), 128, st.stream, quadratic_kernel<T>)(D, n, A, m, y, value, grad);
     WGF_LAUNCH_CHECK(st.stream);
 }
 
@@ -93,7 +93,7 @@ template <typename T>
 void mixture_eval_cuda(CudaState& st, int D, int K, double beta, const double* logw, const double* means,
                        const double* precision, const T* y, std::int64_t n, T* value, T* grad) {
     CudaDeviceGuard guard(st.device);
-    mixture_kernel<T><<<grid_for(n, 128), 128, 0, st.stream>>>(D, K, beta, n, logw, means, precision, y, value, grad);
+    WGF_LAUNCH_KERNEL(grid_for(n, 128), 128, st.stream, mixture_kernel<T>)(D, K, beta, n, logw, means, precision, y, value, grad);
     WGF_LAUNCH_CHECK(st.stream);
 }
 

@@ -1,0 +1,82 @@
+// cuda_emu.h — a CPU emulation of the small part of CUDA that wgf's kernels use, force-included
+// (-include) when src/cuda/*.cu are compiled as plain C++ for the emulated tests. The real CUDA
+// headers provide the types; this prelude provides what the device code needs:
+//   threadIdx, blockIdx, blockDim, gridDim   per emulated thread (thread_local)
+//   __syncthreads, __shfl_down_sync          block / warp barriers (cooperative launches only)
+//   atomicAdd, atomicMin                     under a mutex
+//   __shared__                               function-static (one emulated block at a time)
+//   WGF_LAUNCH_KERNEL(…)(args)               every block, every thread in turn, on this thread
+//   WGF_LAUNCH_KERNEL_COOP(…)(args)          each block's threads as std::threads (warp shuffles,
+//                                            __syncthreads work as on a GPU)
+// The CUDA runtime, cuBLAS and cuSOLVER entry points are implemented on the host in
+// cuda_emu_runtime.cpp ("device" memory is host memory; streams are synchronous). What this
+// checks: index math, library-call arguments, operation order, workspace layout, host/device
+// contracts. What it cannot check: races between real GPU threads, performance.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+
+#undef __shared__
+#define __shared__ static
+
+namespace wgf_emu {
+
+struct Index3 {
+    unsigned x = 0, y = 0, z = 0;
+};
+extern thread_local Index3 thread_idx, block_idx, block_dim, grid_dim;
+
+/// Runs body once per (block, thread) of the launch; cooperative: one std::thread per thread.
+void run_launch(dim3 grid, dim3 block, bool cooperative, const std::function<void()>& body);
+void sync_block();
+/// Lane `lane + offset`'s value of this warp (own value past the warp's end), as __shfl_down_sync.
+void warp_shuffle_down(const void* in, void* out, std::size_t bytes, unsigned offset);
+unsigned long long atomic_add(unsigned long long* address, unsigned long long value);
+unsigned long long atomic_min(unsigned long long* address, unsigned long long value);
+
+template <typename... Params>
+struct Launch {
+    dim3 grid, block;
+    bool cooperative;
+    void (*kernel)(Params...);
+    template <typename... Args>
+    void operator()(Args&&... args) const {
+        const auto k = kernel;
+        std::function<void()> body = [k, args...]() { k(static_cast<Params>(args)...); };
+        run_launch(grid, block, cooperative, body);
+    }
+};
+template <typename... Params>
+Launch<Params...> make_launch(dim3 grid, dim3 block, bool cooperative, void (*kernel)(Params...)) {
+    return Launch<Params...>{grid, block, cooperative, kernel};
+}
+
+}  // namespace wgf_emu
+
+#define threadIdx (::wgf_emu::thread_idx)
+#define blockIdx (::wgf_emu::block_idx)
+#define blockDim (::wgf_emu::block_dim)
+#define gridDim (::wgf_emu::grid_dim)
+
+inline void __syncthreads() { ::wgf_emu::sync_block(); }
+template <typename T>
+T __shfl_down_sync(unsigned /*mask*/, T value, unsigned offset) {
+    T out;
+    ::wgf_emu::warp_shuffle_down(&value, &out, sizeof(T), offset);
+    return out;
+}
+inline unsigned long long atomicAdd(unsigned long long* a, unsigned long long v) { return ::wgf_emu::atomic_add(a, v); }
+inline unsigned long long atomicMin(unsigned long long* a, unsigned long long v) { return ::wgf_emu::atomic_min(a, v); }
+using std::isfinite;
+
+#define WGF_LAUNCH_KERNEL(grid, block, stream, ...) \
+    ((void)(stream), ::wgf_emu::make_launch(dim3(grid), dim3(block), false, &__VA_ARGS__))
+#define WGF_LAUNCH_KERNEL_COOP(grid, block, stream, ...) \
+    ((void)(stream), ::wgf_emu::make_launch(dim3(grid), dim3(block), true, &__VA_ARGS__))
