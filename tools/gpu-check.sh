@@ -4,11 +4,12 @@
 # carried along. Run from the repository root.
 #
 #   Here (a machine with the dev packages), once per change:
-#     cmake -S . -B build/gpu -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+#     cmake -S . -B build/gpu -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DWGF_CUDA_EMULATION_TESTS=OFF \
 #           -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
 #     cmake --build build/gpu
 #     tools/gpu-check.sh --prepare            # copies the shared libraries a bare machine may lack
-#                                             # (libbenchmark, libgomp, …) into build/gpu/lib
+#                                             # (libbenchmark, libgomp, …) into build/gpu/lib and
+#                                             # deletes the object files (size limit of the carry)
 #   There (carry build/gpu along):
 #     tools/gpu-check.sh                      # nvidia-smi -L, ctest -L cuda (must pass, not skip),
 #                                             # bench_icnn and bench_jko --benchmark_filter=cuda,
@@ -39,7 +40,7 @@ die() { echo "gpu-check: ERROR: $*" >&2; exit 1; }
 
 [ -f "$build/CMakeCache.txt" ] || die "no carried build at '$build' (no CMakeCache.txt). Build it on a machine with
   the dev packages (doctest, Eigen, Google Benchmark) and carry it along; see the top of $0:
-    cmake -S . -B $build -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
+    cmake -S . -B $build -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DWGF_CUDA_EMULATION_TESTS=OFF -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
     cmake --build $build && tools/gpu-check.sh --prepare $build"
 build_abs="$(cd "$build" && pwd -P)"
 cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -n 1; }
@@ -75,6 +76,9 @@ if [ "$prepare" = 1 ]; then
         copied=$((copied + 1))
     done < <(for b in $(binaries); do ldd "$b" 2>/dev/null; done |
         awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }' | sort -u)
+    # Object files are not needed there and the carried tree is limited to 64 MiB (the next build
+    # here recompiles from scratch).
+    find "$build_abs" -name '*.o' -delete
     size="$(du -sm "$build_abs" | cut -f1)"
     echo "gpu-check: prepared $build ($copied libraries in $build/lib, ${size} MiB in all)"
     [ "$size" -lt 60 ] || echo "gpu-check: warning: $build is ${size} MiB; the carried tree is limited to 64 MiB"
