@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "host/adam_host.h"
+#include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
@@ -88,11 +89,7 @@ void Adam<T>::step(T* params, const T* grad) {
     const bool cuda = m_ctx->backend() == Backend::Cuda;
     WGF_CHECK(cuda ? m_device != nullptr : m_m_host.size() == m_size,
               "Adam::step: optimiser state is missing (moved-from Adam?)");
-    std::int64_t bad = 0;
-    if (!cuda) bad = detail::count_nonfinite_host(grad, static_cast<std::int64_t>(m_size));
-#ifdef WGF_WITH_CUDA
-    if (cuda) bad = detail::count_nonfinite_cuda(*m_ctx->cuda_state(), grad, static_cast<std::int64_t>(m_size));
-#endif
+    const std::int64_t bad = detail::count_nonfinite(*m_ctx, grad, static_cast<std::int64_t>(m_size));
     WGF_CHECK(bad == 0, "Adam::step: gradient contains " << bad << " NaN/Inf entries (of " << m_size
                                                          << "); parameters left unchanged");
     ++m_t;

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
@@ -14,17 +15,6 @@
 #endif
 
 namespace wgf {
-
-namespace {
-template <typename T>
-std::int64_t count_nonfinite(Context& ctx, const T* p, std::int64_t count) {
-#ifdef WGF_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda) return detail::count_nonfinite_cuda(*ctx.cuda_state(), p, count);
-#endif
-    (void)ctx;
-    return detail::count_nonfinite_host(p, count);
-}
-}  // namespace
 
 template <typename T>
 void icnn_eval(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
@@ -37,10 +27,10 @@ void icnn_eval(Context& ctx, const IcnnShape& shape, const T* params, const T* x
               "icnn_eval: no output requested (value, grad_x, hess_x and logdet are all null)");
     WGF_CHECK(!out.status || out.logdet, "icnn_eval: status is given but logdet is not requested");
     const std::int64_t D = shape.dim;
-    const std::int64_t bad_x = count_nonfinite(ctx, x, n * D);
+    const std::int64_t bad_x = detail::count_nonfinite(ctx, x, n * D);
     WGF_CHECK(bad_x == 0, "icnn_eval: x contains " << bad_x << " NaN/Inf entries (x is [" << n << "][" << D << "])");
     const std::int64_t count = static_cast<std::int64_t>(IcnnLayout(shape).total);
-    const std::int64_t bad_p = count_nonfinite(ctx, params, count);
+    const std::int64_t bad_p = detail::count_nonfinite(ctx, params, count);
     WGF_CHECK(bad_p == 0, "icnn_eval: parameters contain " << bad_p << " NaN/Inf entries");
 
     if (ctx.backend() == Backend::Host) {

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "host/jko_loss_host.h"
 #include "wgf/error.h"
@@ -21,22 +22,13 @@ void JkoLossOptions::validate() const {
 
 namespace {
 template <typename T>
-std::int64_t count_nonfinite(Context& ctx, const T* p, std::int64_t count) {
-#ifdef WGF_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda) return detail::count_nonfinite_cuda(*ctx.cuda_state(), p, count);
-#endif
-    (void)ctx;
-    return detail::count_nonfinite_host(p, count);
-}
-
-template <typename T>
 void check_common(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n, const char* what) {
     shape.validate();
     WGF_CHECK(n > 0, what << ": empty batch (n = " << n << ")");
     WGF_CHECK(params != nullptr && x != nullptr, what << ": params and x must not be null");
-    const std::int64_t bad_x = count_nonfinite(ctx, x, n * shape.dim);
+    const std::int64_t bad_x = detail::count_nonfinite(ctx, x, n * shape.dim);
     WGF_CHECK(bad_x == 0, what << ": x contains " << bad_x << " NaN/Inf entries");
-    const std::int64_t bad_p = count_nonfinite(ctx, params, static_cast<std::int64_t>(IcnnLayout(shape).total));
+    const std::int64_t bad_p = detail::count_nonfinite(ctx, params, static_cast<std::int64_t>(IcnnLayout(shape).total));
     WGF_CHECK(bad_p == 0, what << ": parameters contain " << bad_p << " NaN/Inf entries");
 }
 }  // namespace

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "host/potential_host.h"
 #include "wgf/device_buffer.h"
@@ -98,7 +99,7 @@ std::vector<const double*> device_arrays(Context& ctx, detail::PotentialDeviceCa
 template <typename T>
 void check_device_eval(Context& ctx, const char* who, int D, const T* y, std::int64_t n, const T* value, const T* grad) {
     check_eval_args(who, y, n, value, grad);
-    const std::int64_t bad = detail::count_nonfinite_cuda(*ctx.cuda_state(), y, n * D);
+    const std::int64_t bad = detail::count_nonfinite(ctx, y, n * D);
     WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
 }
 #endif
@@ -227,11 +228,9 @@ template <typename T>
 void FunctionPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
     if (ctx.backend() == Backend::Cuda && m_device) {
         check_eval_args("FunctionPotential", y, n, value, grad);
-#ifdef WGF_WITH_CUDA
-        const std::int64_t bad = detail::count_nonfinite_cuda(*ctx.cuda_state(), y, n * m_dim);
+        const std::int64_t bad = detail::count_nonfinite(ctx, y, n * m_dim);
         WGF_CHECK(bad == 0, "FunctionPotential::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "]["
                                                                    << m_dim << "])");
-#endif
         ctx.synchronize();  // y complete, whatever stream device_fn uses
         detail::ContextDeviceScope scope(ctx);
         m_device(y, n, value, grad);

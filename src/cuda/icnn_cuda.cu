@@ -24,6 +24,7 @@
 #include "cuda/cublas_wrappers.h"
 #include "cuda/icnn_cuda.h"
 #include "cuda/icnn_kernels.cuh"
+#include "cuda/scratch_plan.h"
 #include "wgf/error.h"
 
 namespace wgf {
@@ -62,13 +63,8 @@ std::size_t plan_workspace(const IcnnShape& shape, const Request& req, std::int6
                            Workspace<T>& ws) {
     const std::int64_t D = shape.dim, r = shape.rank, Wmax = shape.max_width();
     const int L = shape.depth();
-    std::size_t offset = 0;
-    const auto take = [&](std::int64_t count, std::size_t elem) -> char* {
-        const std::size_t at = offset;
-        offset += (static_cast<std::size_t>(count) * elem + 255) / 256 * 256;
-        return base ? base + at : nullptr;
-    };
-    const auto takeT = [&](std::int64_t count) { return reinterpret_cast<T*>(take(count, sizeof(T))); };
+    ScratchCarver carve(base);
+    const auto takeT = [&](std::int64_t count) { return carve.take<T>(count); };
     ws.S.assign(L, nullptr);
     ws.Z.assign(L, nullptr);
     ws.S1.assign(L, nullptr);
@@ -97,24 +93,18 @@ std::size_t plan_workspace(const IcnnShape& shape, const Request& req, std::int6
     }
     if (req.potrf) {
         if (req.hess_out) ws.F = takeT(D * D * P);
-        ws.ptrs = reinterpret_cast<T**>(take(P, sizeof(T*)));
+        ws.ptrs = carve.take<T*>(P);
     }
-    if (req.own_status) ws.status = reinterpret_cast<std::int32_t*>(take(n, sizeof(std::int32_t)));
-    return offset;
+    if (req.own_status) ws.status = carve.take<std::int32_t>(n);
+    return carve.bytes();
 }
 
-/// Points per chunk: as many as fit the scratch budget (at least 1), and few enough that every
-/// cuBLAS dimension (P·D columns of K) stays an int.
+/// Points per chunk (scratch_plan.h).
 template <typename T>
 std::int64_t chunk_points(const IcnnShape& shape, const Request& req, std::int64_t n, std::size_t budget) {
     Workspace<T> dummy;
-    const std::size_t fixed = plan_workspace<T>(shape, req, n, 0, nullptr, dummy);
-    const std::size_t one = plan_workspace<T>(shape, req, n, 1, nullptr, dummy);
-    const std::size_t per_point = std::max<std::size_t>(1, one - fixed);
-    std::int64_t P = budget > fixed ? static_cast<std::int64_t>((budget - fixed) / per_point) : 1;
-    const std::int64_t wd = std::int64_t(shape.max_width()) * shape.dim;
-    P = std::min<std::int64_t>(P, std::numeric_limits<int>::max() / std::max<std::int64_t>(wd, shape.dim * shape.dim));
-    return std::clamp<std::int64_t>(P, 1, n);
+    return chunk_points_fitting(shape, plan_workspace<T>(shape, req, n, 0, nullptr, dummy),
+                                plan_workspace<T>(shape, req, n, 1, nullptr, dummy), budget, n);
 }
 
 /// One chunk of P points starting at point n0 (the body of icnn_eval_host's eval_block).

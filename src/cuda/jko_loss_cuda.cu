@@ -20,6 +20,7 @@
 #include "cuda/cublas_wrappers.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_state.h"
+#include "cuda/scratch_plan.h"
 #include "cuda/train_cuda.h"
 #include "cuda/train_kernels.cuh"
 #include "wgf/error.h"
@@ -53,17 +54,12 @@ std::size_t plan_train(const IcnnShape& shape, bool hess, bool jko, std::int64_t
                        TrainWorkspace<T>& ws) {
     const std::int64_t D = shape.dim, r = shape.rank, Wmax = shape.max_width(), DD = D * D, PD = P * D;
     const int L = shape.depth();
-    std::size_t offset = 0;
-    const auto take = [&](std::int64_t count, std::size_t elem) -> char* {
-        const std::size_t at = offset;
-        offset += (static_cast<std::size_t>(count) * elem + 255) / 256 * 256;
-        return base ? base + at : nullptr;
-    };
-    const auto takeT = [&](std::int64_t count) { return reinterpret_cast<T*>(take(count, sizeof(T))); };
+    ScratchCarver carve(base);
+    const auto takeT = [&](std::int64_t count) { return carve.take<T>(count); };
     // fixed part first: sums + failure word, statuses of the whole batch, Pm
-    ws.sums = reinterpret_cast<double*>(take(4, sizeof(double)));
+    ws.sums = carve.take<double>(4);
     ws.failure = ws.sums ? reinterpret_cast<unsigned long long*>(ws.sums + 3) : nullptr;
-    ws.status = hess ? reinterpret_cast<std::int32_t*>(take(n, sizeof(std::int32_t))) : nullptr;
+    ws.status = hess ? carve.take<std::int32_t>(n) : nullptr;
     for (auto* v : {&ws.S, &ws.U, &ws.Z, &ws.S1, &ws.S2, &ws.S3, &ws.G, &ws.Delta, &ws.E, &ws.DQ, &ws.K, &ws.J, &ws.Pm,
                     &ws.Sbar, &ws.Ubar, &ws.Gbar, &ws.Deltabar, &ws.DQbar, &ws.Kbar})
         v->assign(L, nullptr);
@@ -86,7 +82,7 @@ std::size_t plan_train(const IcnnShape& shape, bool hess, bool jko, std::int64_t
             if (l >= 1 && l + 1 < L) ws.J[l] = takeT(W * PD);
         }
     }
-    const std::size_t adjoint_start = offset;
+    const std::size_t adjoint_start = carve.bytes();
     ws.adjoint_begin = base ? base + adjoint_start : nullptr;
     for (int l = 0; l < L; ++l) {
         const std::int64_t W = shape.widths[l];
@@ -97,7 +93,7 @@ std::size_t plan_train(const IcnnShape& shape, bool hess, bool jko, std::int64_t
         ws.DQbar[l] = takeT(W * PD);
         if (hess && l >= 1) ws.Kbar[l] = takeT(W * PD);
     }
-    ws.adjoint_bytes = offset - adjoint_start;
+    ws.adjoint_bytes = carve.bytes() - adjoint_start;
     ws.BX = takeT(Wmax * P);
     ws.Zbar = takeT(Wmax * P);
     ws.Y = takeT(PD);
@@ -118,19 +114,14 @@ std::size_t plan_train(const IcnnShape& shape, bool hess, bool jko, std::int64_t
         ws.logdet = takeT(P);
         ws.MA = takeT(DD * Wmax);
     }
-    return offset;
+    return carve.bytes();
 }
 
 template <typename T>
 std::int64_t train_chunk_points(const IcnnShape& shape, bool hess, bool jko, std::int64_t n, std::size_t budget) {
     TrainWorkspace<T> dummy;
-    const std::size_t fixed = plan_train<T>(shape, hess, jko, n, 0, nullptr, dummy);
-    const std::size_t one = plan_train<T>(shape, hess, jko, n, 1, nullptr, dummy);
-    const std::size_t per_point = std::max<std::size_t>(1, one - fixed);
-    std::int64_t P = budget > fixed ? static_cast<std::int64_t>((budget - fixed) / per_point) : 1;
-    const std::int64_t wd = std::int64_t(shape.max_width()) * shape.dim;
-    P = std::min<std::int64_t>(P, std::numeric_limits<int>::max() / std::max<std::int64_t>(wd, shape.dim * shape.dim));
-    return std::clamp<std::int64_t>(P, 1, n);
+    return chunk_points_fitting(shape, plan_train<T>(shape, hess, jko, n, 0, nullptr, dummy),
+                                plan_train<T>(shape, hess, jko, n, 1, nullptr, dummy), budget, n);
 }
 
 #define WGF_LAUNCH(kernel, count, ...)                                                   \
