@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "compare.h"
+#include "ou_flow.h"
 #include "random.h"
 #include "shapes.h"
 #include "wgf/wgf.h"
@@ -333,31 +334,10 @@ TEST_CASE("cuda built-in potentials match the host") {
 }
 
 TEST_CASE("cuda JKO solver reproduces the OU marginal (D=2, t=0.3), as the host test") {
-    const int D = 2;
-    const std::vector<double> A = {1.2, 0.3, 0.3, 0.8}, m = {2.0, -1.5};
-    const QuadraticPotential<float> pot(A, m);
-    const Gaussian rho0(std::vector<double>{0.0, 0.0}, std::vector<double>{1.0, 0.0, 0.0, 1.0});
-    JkoOptions opt;
-    opt.tau = 0.1;
-    opt.steps = 3;
-    opt.iterations = 150;
-    opt.batch = 256;
-    opt.pretrain_iterations = 300;
-    opt.seed = 11;
+    const SmallOu ou;
     Context dev(Backend::Cuda);
-    JkoSolver<float> solver(dev, IcnnShape::uniform(D, 32, 2, 5), pot, opt);
-    Flow<float> flow(rho0);
-    solver.run(flow);
-    const Gaussian target = ou_marginal(rho0, A, m, 1.0, flow.time(3));
-    Rng rng(17);
-    std::vector<double> logp;
-    const auto xs = flow.sample(dev, 3, 4096, rng, &logp);
-    const std::vector<double> xd(xs.begin(), xs.end());
-    const auto ys = target.sample(4096, rng);
-    InverseReport rep;
-    const auto model_at_target = flow.log_density(dev, 3, ys, InverseOptions{}, &rep);
-    REQUIRE(rep.failures() == 0);
-    const double kl = symmetric_kl(logp, target.log_density(xd), target.log_density(ys), model_at_target).sym();
+    const Flow<float> flow = ou.train<float>(dev);
+    const double kl = flow_sym_kl(dev, flow, 3, ou.target(flow.time(3)), 17);
     MESSAGE("SymKL on the device " << kl << " (the host test asserts < 0.02)");
     CHECK(kl < 0.02);
 }
