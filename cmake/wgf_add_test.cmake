@@ -11,11 +11,9 @@ function(wgf_add_test name)
         target_link_libraries(${name} PRIVATE wgf::wgf wgf_test_main)
     endif()
     wgf_set_warnings(${name})
-    if(WGF_NATIVE)
-        # Same target ISA as the library: tests that use the private Eigen-typed host headers must
-        # agree with libwgf on Eigen's alignment (otherwise heap blocks are freed with another scheme).
-        target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
-    endif()
+    # Same target ISA as the library: tests that use the private Eigen-typed host headers must
+    # agree with libwgf on Eigen's alignment (otherwise heap blocks are freed with another scheme).
+    wgf_set_host_arch(${name})
     add_test(NAME ${name} COMMAND ${name})
     if(ARG_LABELS)
         set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")

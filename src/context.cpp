@@ -6,6 +6,7 @@
 
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
+#include "wgf/host_blas.h"
 
 #ifdef WGF_WITH_CUDA
 #include "cuda/icnn_cuda.h"
@@ -66,7 +67,8 @@ void Context::set_host_threads(int n) {
 }
 
 std::string Context::describe() const {
-    if (m_backend == Backend::Host) return "host, " + std::to_string(m_host_threads) + " threads";
+    if (m_backend == Backend::Host)
+        return "host, " + std::to_string(m_host_threads) + " threads, OpenBLAS " + host_blas_info().core;
 #ifdef WGF_WITH_CUDA
     return detail::cuda_state_describe(*m_cuda);
 #else

@@ -10,9 +10,7 @@
 //               zeros included), O((nx + ny)² D); the self terms use symmetry (i < j, doubled)
 #include "wgf/metrics.h"
 
-#include <Eigen/Core>
-#include <Eigen/Eigenvalues>
-#include <Eigen/QR>
+#include "eigen_dense.h"
 #include <algorithm>
 #include <cmath>
 #include <utility>

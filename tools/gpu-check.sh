@@ -5,7 +5,7 @@
 #
 #   Here (a machine with the dev packages), once per change:
 #     cmake -S . -B build/gpu -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DWGF_CUDA_EMULATION_TESTS=OFF \
-#           -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
+#           -DCMAKE_BUILD_TYPE=Release -DWGF_HOST_ARCH=
 #     cmake --build build/gpu
 #     tools/gpu-check.sh --prepare            # copies the shared libraries a bare machine may lack
 #                                             # (libbenchmark, libgomp, …) into build/gpu/lib and
@@ -40,7 +40,7 @@ die() { echo "gpu-check: ERROR: $*" >&2; exit 1; }
 
 [ -f "$build/CMakeCache.txt" ] || die "no carried build at '$build' (no CMakeCache.txt). Build it on a machine with
   the dev packages (doctest, Eigen, Google Benchmark) and carry it along; see the top of $0:
-    cmake -S . -B $build -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DWGF_CUDA_EMULATION_TESTS=OFF -DCMAKE_BUILD_TYPE=Release -DWGF_NATIVE=OFF
+    cmake -S . -B $build -G Ninja -DWGF_ENABLE_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DWGF_CUDA_EMULATION_TESTS=OFF -DCMAKE_BUILD_TYPE=Release -DWGF_HOST_ARCH=
     cmake --build $build && tools/gpu-check.sh --prepare $build"
 build_abs="$(cd "$build" && pwd -P)"
 cache_value() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt" | head -n 1; }

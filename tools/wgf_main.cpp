@@ -27,7 +27,7 @@ void usage(std::ostream& os) {
           "              [--checkpoint-dir DIR] [--json FILE] [--quiet]   Ornstein-Uhlenbeck validation vs the closed form\n"
           "  jko-loss    --net FILE --points FILE.f64 --A a11,a12,.. --m m1,.. [--tau 0.05] [--beta 1] --out PREFIX\n"
           "              JKO loss (quadratic potential) and dL/dtheta as raw float64\n"
-          "  info        print the version and the available backends\n";
+          "  info        print the version, the available backends and the host BLAS kernels in use\n";
 }
 }  // namespace
 
@@ -46,6 +46,11 @@ int main(int argc, char** argv) {
             std::cout << "wgf " << WGF_VERSION_MAJOR << "." << WGF_VERSION_MINOR << "." << WGF_VERSION_PATCH
                       << "\ncuda available: " << (wgf::cuda_available() ? "yes" : "no")
                       << "\ndefault backend: " << wgf::backend_name(wgf::default_backend()) << "\n";
+            const wgf::HostBlasInfo& blas = wgf::host_blas_info();
+            std::cout << "host BLAS: " << blas.library << ", kernels '" << blas.core << "' ("
+                      << wgf::simd_level_name(blas.core_level) << "), " << blas.how << "\nhost CPU: "
+                      << wgf::simd_level_name(blas.cpu_level) << (blas.below_cpu ? " (the BLAS kernels are below it)" : "")
+                      << "\nhost BLAS build: " << blas.config << "\n";
             return 0;
         }
         std::cerr << "wgf: unknown command '" << cmd << "'\n";

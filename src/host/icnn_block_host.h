@@ -21,7 +21,7 @@
 // zero_adjoints() (K̄_0 stays empty: K_0 = ∇q_0, whose adjoint is DQ̄_0). Parameter adjoints accumulate into a [param_count] buffer in the parameter layout.
 #pragma once
 
-#include <Eigen/Core>
+#include "eigen_core.h"
 #include <cstdint>
 #include <vector>
 

@@ -9,7 +9,7 @@
 // the results are rounded to T. Points are independent; OpenMP spreads them over the threads.
 #include "potential_host.h"
 
-#include <Eigen/Core>
+#include "eigen_core.h"
 #include <algorithm>
 #include <cmath>
 #include <vector>

@@ -6,7 +6,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
-#include <Eigen/Eigenvalues>
+#include "eigen_dense.h"
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -3,7 +3,7 @@
 // r ∈ {1,5}, D ∈ {1,2,5,13}, widths up to 64 (tests/support/shapes.h).
 #include <doctest/doctest.h>
 
-#include <Eigen/Eigenvalues>
+#include "eigen_dense.h"
 #include <algorithm>
 #include <cmath>
 

@@ -5,7 +5,7 @@
 // random_spd_matrix (symmetric, eigenvalues in [1, 2]).
 #include <doctest/doctest.h>
 
-#include <Eigen/Dense>
+#include "eigen_dense.h"
 #include <algorithm>
 #include <cmath>
 #include <functional>

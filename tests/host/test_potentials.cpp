@@ -4,7 +4,7 @@
 // thread-count independence, FunctionPotential pass-through, and the error messages for bad input.
 #include <doctest/doctest.h>
 
-#include <Eigen/Dense>
+#include "eigen_dense.h"
 #include <algorithm>
 #include <cmath>
 #include <functional>
