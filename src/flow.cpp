@@ -19,7 +19,13 @@ std::int64_t InverseReport::failures() const {
 }
 
 template <typename T>
-Flow<T>::Flow(Gaussian initial) : m_initial(std::move(initial)) {}
+Flow<T>::Flow() : m_initial(std::make_shared<const Gaussian>(std::vector<double>{0.0}, std::vector<double>{1.0})) {}
+
+template <typename T>
+Flow<T>::Flow(std::shared_ptr<const InitialDistribution> initial) : m_initial(std::move(initial)) {
+    WGF_CHECK(m_initial != nullptr, "Flow: the initial distribution is null");
+    WGF_CHECK(m_initial->dim() >= 1, "Flow: the initial distribution has dimension " << m_initial->dim());
+}
 
 template <typename T>
 const Icnn<T>& Flow<T>::map(int k) const {
@@ -80,12 +86,12 @@ template <typename T>
 std::vector<T> Flow<T>::sample(Context& ctx, int k, std::int64_t n, Rng& rng, std::vector<double>* logp) const {
     WGF_CHECK(n > 0, "Flow::sample: n must be > 0, got " << n);
     WGF_CHECK(k >= 0 && k <= steps(), "Flow::sample: step " << k << " out of range [0, " << steps() << "]");
-    const std::vector<double> x0 = m_initial.sample(n, rng);
+    const std::vector<double> x0 = m_initial->sample(n, rng);
     std::vector<T> x(x0.begin(), x0.end());
     if (logp) {
         // log ρ⁰ of the rounded starting points (what is actually pushed).
         const std::vector<double> xr(x.begin(), x.end());
-        *logp = m_initial.log_density(xr);
+        *logp = m_initial->log_density(xr);
     }
     push(ctx, 0, k, x.data(), n, logp ? logp->data() : nullptr);
     return x;
@@ -258,7 +264,7 @@ std::vector<double> Flow<T>::log_density(Context& ctx, int k, const std::vector<
         xs[static_cast<std::size_t>(i)] = xs[static_cast<std::size_t>(i) + 1];
         invert_map(ctx, i, xs[static_cast<std::size_t>(i)], opt, rep);
     }
-    std::vector<double> logp = m_initial.log_density(xs[0]);
+    std::vector<double> logp = m_initial->log_density(xs[0]);
     std::vector<T> xt(y.size()), logdet(static_cast<std::size_t>(n));
     std::vector<std::int32_t> status(static_cast<std::size_t>(n));
     for (int i = 0; i < k; ++i) {

@@ -1,8 +1,10 @@
 // flow_io.cpp — flow files and per-step checkpoints (docs/FORMATS.md):
-//   flow file  "WGFFLOW\0" | u32 version=1 | u32 D | u32 steps | f64 mean[D] | f64 cov[D][D] | u64 checksum |
+//   flow file  "WGFFLOW\0" | u32 version=2 | u32 D | u32 steps | ρ⁰ record | u64 checksum |
 //              per step: f64 tau | ICNN record | u64 checksum   (each checksum covers all bytes before it)
-//   step file  "WGFSTEP\0" | u32 version=1 | u32 D | u32 step k | f64 mean[D] | f64 cov[D][D] | f64 tau |
+//   step file  "WGFSTEP\0" | u32 version=2 | u32 D | u32 step k | ρ⁰ record | f64 tau |
 //              u64 checksum | ICNN record | u64 checksum
+//   ρ⁰ record  u32 len | kind | u32 len | name | u32 D | u64 count | f64 params[count]   (wgf/initial.h)
+// Version 1 (still read): the ρ⁰ record is a Gaussian's f64 mean[D] | f64 cov[D][D].
 // Both are written atomically (temporary file + fsync + rename), so a crash mid-write leaves the
 // previous file intact.
 #include <sys/stat.h>
@@ -24,31 +26,77 @@ namespace wgf {
 namespace {
 constexpr char kFlowMagic[8] = {'W', 'G', 'F', 'F', 'L', 'O', 'W', '\0'};
 constexpr char kStepMagic[8] = {'W', 'G', 'F', 'S', 'T', 'E', 'P', '\0'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;       // written
+constexpr std::uint32_t kOldestVersion = 1;  // still read
 
-void put_gaussian(detail::BinaryWriter& w, const Gaussian& g) {
-    w.put_bytes(g.mean().data(), g.mean().size() * sizeof(double));
-    w.put_bytes(g.cov().data(), g.cov().size() * sizeof(double));
+void put_string(detail::BinaryWriter& w, const std::string& s) {
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
+    w.put_bytes(s.data(), s.size());
 }
 
-Gaussian get_gaussian(detail::BinaryReader& rd, std::uint32_t D) {
-    std::vector<double> mean(D), cov(static_cast<std::size_t>(D) * D);
-    rd.get_bytes(mean.data(), mean.size() * sizeof(double), "rho0 mean");
-    rd.get_bytes(cov.data(), cov.size() * sizeof(double), "rho0 covariance");
+std::string get_string(detail::BinaryReader& rd, const char* what) {
+    const auto n = rd.get<std::uint32_t>(what);
+    WGF_CHECK(n <= 4096, rd.source() << ": " << what << " of " << n << " bytes is out of range");
+    std::string s(n, '\0');
+    rd.get_bytes(s.data(), n, what);
+    return s;
+}
+
+void put_initial(detail::BinaryWriter& w, const InitialDistribution& rho0) {
+    const InitialRecord r = rho0.record();
+    put_string(w, r.kind);
+    put_string(w, r.name);
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(r.dim));
+    w.put<std::uint64_t>(r.params.size());
+    w.put_bytes(r.params.data(), r.params.size() * sizeof(double));
+}
+
+InitialRecord get_initial_record(detail::BinaryReader& rd, std::uint32_t version, std::uint32_t D) {
+    InitialRecord r;
+    r.dim = static_cast<std::int32_t>(D);
+    if (version == 1) {  // a Gaussian: mean[D], cov[D][D]
+        r.kind = "gaussian";
+        r.params.resize(static_cast<std::size_t>(D) + static_cast<std::size_t>(D) * D);
+        rd.get_bytes(r.params.data(), r.params.size() * sizeof(double), "rho0 mean and covariance");
+        return r;
+    }
+    r.kind = get_string(rd, "rho0 kind");
+    r.name = get_string(rd, "rho0 name");
+    const auto dim = rd.get<std::uint32_t>("rho0 dim");
+    WGF_CHECK(dim == D, rd.source() << ": the initial distribution has dimension " << dim << ", the flow " << D);
+    const auto count = rd.get<std::uint64_t>("rho0 parameter count");
+    WGF_CHECK(count <= rd.remaining() / sizeof(double),
+              rd.source() << ": the initial distribution claims " << count << " parameters, more than the file holds");
+    r.params.resize(static_cast<std::size_t>(count));
+    rd.get_bytes(r.params.data(), r.params.size() * sizeof(double), "rho0 parameters");
+    return r;
+}
+
+// The distribution a record stands for: a built-in, or the program's own for kind "user".
+std::shared_ptr<const InitialDistribution> resolve_initial(const InitialRecord& r, detail::BinaryReader& rd,
+                                                           const std::shared_ptr<const InitialDistribution>& user) {
+    if (r.kind == "user" && user != nullptr) {
+        WGF_CHECK(user->record() == r, rd.source() << ": the flow starts from the user-defined distribution '" << r.name
+                                                   << "' in D = " << r.dim << ", but the one given is "
+                                                   << user->describe());
+        return user;
+    }
     try {
-        return Gaussian(mean, cov);
+        return make_initial(r);
     } catch (const Error& e) {
-        WGF_FAIL(rd.source() << ": invalid initial Gaussian: " << e.what());
+        WGF_FAIL(rd.source() << ": initial distribution: " << e.what());
     }
 }
 
-void check_magic(detail::BinaryReader& rd, const char* magic, const char* what) {
+std::uint32_t check_magic(detail::BinaryReader& rd, const char* magic, const char* what) {
     char m[8];
     rd.get_bytes(m, 8, "magic");
     WGF_CHECK(std::memcmp(m, magic, 8) == 0, rd.source() << ": not a " << what << " (bad magic)");
     const auto version = rd.get<std::uint32_t>("version");
-    WGF_CHECK(version == kVersion, rd.source() << ": " << what << " version " << version << " is not supported (reads "
-                                               << kVersion << ")");
+    WGF_CHECK(version >= kOldestVersion && version <= kVersion,
+              rd.source() << ": " << what << " version " << version << " is not supported (reads " << kOldestVersion
+                          << " to " << kVersion << ")");
+    return version;
 }
 
 bool file_exists(const std::string& path) {
@@ -64,7 +112,7 @@ void Flow<T>::save(const std::string& path) const {
     w.put<std::uint32_t>(kVersion);
     w.put<std::uint32_t>(static_cast<std::uint32_t>(dim()));
     w.put<std::uint32_t>(static_cast<std::uint32_t>(steps()));
-    put_gaussian(w, m_initial);
+    put_initial(w, *m_initial);
     w.put_checksum();
     for (int k = 0; k < steps(); ++k) {
         w.put<double>(m_tau[static_cast<std::size_t>(k)]);
@@ -75,15 +123,16 @@ void Flow<T>::save(const std::string& path) const {
 }
 
 template <typename T>
-Flow<T> Flow<T>::load(const std::string& path) {
+Flow<T> Flow<T>::load(const std::string& path, std::shared_ptr<const InitialDistribution> user_initial) {
     const std::string bytes = detail::read_file(path);
     detail::BinaryReader rd(bytes, "flow file '" + path + "'");
-    check_magic(rd, kFlowMagic, "wgf flow file");
+    const std::uint32_t version = check_magic(rd, kFlowMagic, "wgf flow file");
     const auto D = rd.get<std::uint32_t>("dim");
     const auto K = rd.get<std::uint32_t>("steps");
     WGF_CHECK(D >= 1 && D <= 100000, rd.source() << ": dimension " << D << " is out of range");
-    Flow<T> flow(get_gaussian(rd, D));
-    rd.check_checksum();
+    const InitialRecord record = get_initial_record(rd, version, D);
+    rd.check_checksum();  // before the record is trusted
+    Flow<T> flow(resolve_initial(record, rd, user_initial));
     for (std::uint32_t k = 0; k < K; ++k) {
         const double tau = rd.get<double>("tau");
         Icnn<T> net = icnn_read<T>(rd);
@@ -114,7 +163,7 @@ std::string Flow<T>::save_step(const std::string& dir, int k) const {
     w.put<std::uint32_t>(kVersion);
     w.put<std::uint32_t>(static_cast<std::uint32_t>(dim()));
     w.put<std::uint32_t>(static_cast<std::uint32_t>(k));
-    put_gaussian(w, m_initial);
+    put_initial(w, *m_initial);
     w.put<double>(m_tau[static_cast<std::size_t>(k)]);
     w.put_checksum();
     icnn_write(w, m_maps[static_cast<std::size_t>(k)]);
@@ -125,43 +174,45 @@ std::string Flow<T>::save_step(const std::string& dir, int k) const {
 }
 
 template <typename T>
-Flow<T> Flow<T>::load_steps(const std::string& dir) {
+Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const InitialDistribution> user_initial) {
+    if (!file_exists(step_path(dir, 0)))
+        throw NoCheckpoint("Flow::load_steps: no step files in '" + dir + "' (expected " + step_path(dir, 0) + ")");
     Flow<T> flow;
+    InitialRecord first;
     bool have_initial = false;
     for (int k = 0;; ++k) {
         const std::string path = step_path(dir, k);
         if (!file_exists(path)) break;
         const std::string bytes = detail::read_file(path);
         detail::BinaryReader rd(bytes, "step file '" + path + "'");
-        check_magic(rd, kStepMagic, "wgf step file");
+        const std::uint32_t version = check_magic(rd, kStepMagic, "wgf step file");
         const auto D = rd.get<std::uint32_t>("dim");
         const auto step = rd.get<std::uint32_t>("step");
         WGF_CHECK(step == static_cast<std::uint32_t>(k), rd.source() << ": holds step " << step << ", expected " << k);
         WGF_CHECK(D >= 1 && D <= 100000, rd.source() << ": dimension " << D << " is out of range");
-        Gaussian rho0 = get_gaussian(rd, D);
+        const InitialRecord record = get_initial_record(rd, version, D);
         const double tau = rd.get<double>("tau");
         rd.check_checksum();
         Icnn<T> net = icnn_read<T>(rd);
         WGF_CHECK(rd.remaining() == 0, rd.source() << ": " << rd.remaining() << " unexpected trailing bytes");
         if (!have_initial) {
-            flow = Flow<T>(rho0);
+            flow = Flow<T>(resolve_initial(record, rd, user_initial));
+            first = record;
             have_initial = true;
         } else {
-            WGF_CHECK(rho0.mean() == flow.initial().mean() && rho0.cov() == flow.initial().cov(),
-                      rd.source() << ": initial distribution differs from step 0's");
+            WGF_CHECK(record == first, rd.source() << ": initial distribution differs from step 0's");
         }
         flow.push_back(std::move(net), tau);
     }
-    WGF_CHECK(have_initial, "Flow::load_steps: no step files in '" << dir << "' (expected " << step_path(dir, 0) << ")");
     return flow;
 }
 
 #define WGF_INSTANTIATE(T)                                                       \
     template void Flow<T>::save(const std::string&) const;                      \
-    template Flow<T> Flow<T>::load(const std::string&);                         \
+    template Flow<T> Flow<T>::load(const std::string&, std::shared_ptr<const InitialDistribution>); \
     template std::string Flow<T>::step_path(const std::string&, int);           \
     template std::string Flow<T>::save_step(const std::string&, int) const;     \
-    template Flow<T> Flow<T>::load_steps(const std::string&);
+    template Flow<T> Flow<T>::load_steps(const std::string&, std::shared_ptr<const InitialDistribution>);
 WGF_INSTANTIATE(float)
 WGF_INSTANTIATE(double)
 #undef WGF_INSTANTIATE

@@ -159,22 +159,26 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
 }
 
 template <typename T>
-Flow<T> JkoSolver<T>::resume_or_start(const Gaussian& rho0) const {
+Flow<T> JkoSolver<T>::resume_or_start(std::shared_ptr<const InitialDistribution> rho0) const {
+    WGF_CHECK(rho0 != nullptr, "JkoSolver::resume_or_start: the initial distribution is null");
+    WGF_CHECK(rho0->dim() == m_shape.dim, "JkoSolver::resume_or_start: the initial distribution has D = " << rho0->dim()
+                                                                                                        << ", the ICNN "
+                                                                                                        << m_shape.dim);
     if (!m_opt.checkpoint_dir.empty()) {
         try {
-            Flow<T> flow = Flow<T>::load_steps(m_opt.checkpoint_dir);
-            WGF_CHECK(flow.initial().mean() == rho0.mean() && flow.initial().cov() == rho0.cov(),
-                      "JkoSolver: checkpoints in '" << m_opt.checkpoint_dir << "' start from another initial distribution");
+            Flow<T> flow = Flow<T>::load_steps(m_opt.checkpoint_dir, rho0);
+            WGF_CHECK(flow.initial().record() == rho0->record(),
+                      "JkoSolver: checkpoints in '" << m_opt.checkpoint_dir << "' start from another initial distribution ("
+                                                    << flow.initial().describe() << ", not " << rho0->describe() << ")");
             WGF_CHECK(flow.map(0).shape() == m_shape, "JkoSolver: checkpoints in '" << m_opt.checkpoint_dir
                                                                                   << "' hold maps of shape "
                                                                                   << flow.map(0).shape().describe());
             return flow;
-        } catch (const Error& e) {
-            // No step file at all is a fresh start; anything else (damage, mismatch) is an error.
-            if (std::string(e.what()).find("no step files") == std::string::npos) throw;
+        } catch (const NoCheckpoint&) {
+            // No step file at all: a fresh start. Anything else (damage, mismatch) propagates.
         }
     }
-    return Flow<T>(rho0);
+    return Flow<T>(std::move(rho0));
 }
 
 template <typename T>

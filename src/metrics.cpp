@@ -12,6 +12,7 @@
 
 #include "eigen_dense.h"
 #include <algorithm>
+#include <sstream>
 #include <cmath>
 #include <utility>
 #include <vector>
@@ -69,12 +70,19 @@ void Gaussian::log_density(const double* x, std::int64_t n, double* out) const {
     }
 }
 
-std::vector<double> Gaussian::log_density(const std::vector<double>& x) const {
-    const std::size_t D = m_mean.size();
-    WGF_CHECK(x.size() % D == 0, "Gaussian::log_density: x has " << x.size() << " entries, not a multiple of D = " << D);
-    std::vector<double> out(x.size() / D);
-    log_density(x.data(), static_cast<std::int64_t>(out.size()), out.data());
-    return out;
+std::string Gaussian::describe() const {
+    std::ostringstream os;
+    os << "Gaussian in D = " << dim() << " (mean[0] " << m_mean[0] << ", cov[0][0] " << m_cov[0] << ")";
+    return os.str();
+}
+
+InitialRecord Gaussian::record() const {
+    InitialRecord r;
+    r.kind = "gaussian";
+    r.dim = dim();
+    r.params = m_mean;
+    r.params.insert(r.params.end(), m_cov.begin(), m_cov.end());
+    return r;
 }
 
 std::vector<double> Gaussian::sample(std::int64_t n, Rng& rng) const {

@@ -30,6 +30,13 @@ private:
     int m_row;
 };
 
+/// No checkpoint to resume from: the checkpoint folder has no step 0 file (or does not exist).
+/// A damaged checkpoint is a plain wgf::Error, never this.
+class NoCheckpoint : public Error {
+public:
+    using Error::Error;
+};
+
 namespace detail {
 [[noreturn]] inline void throw_error(const char* file, int line, const char* expr, const std::string& msg) {
     std::ostringstream os;

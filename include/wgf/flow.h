@@ -10,11 +10,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "wgf/context.h"
 #include "wgf/icnn.h"
+#include "wgf/initial.h"
 #include "wgf/metrics.h"
 
 namespace wgf {
@@ -37,13 +41,17 @@ struct InverseReport {
 template <typename T>
 class Flow {
 public:
-    Flow() = default;
-    /// A flow that starts at ρ⁰ = `initial` (dimension D).
-    explicit Flow(Gaussian initial);
+    Flow();  ///< an empty flow at N(0, 1) in D = 1 (a placeholder to assign to)
+    /// A flow that starts at ρ⁰ = `initial` (dimension D), shared (the flow keeps it alive).
+    explicit Flow(std::shared_ptr<const InitialDistribution> initial);
+    /// The same with a copy of a built-in or user distribution: Flow<float>(Gaussian(...)).
+    template <typename Dist, typename = std::enable_if_t<std::is_base_of_v<InitialDistribution, std::decay_t<Dist>>>>
+    explicit Flow(Dist&& initial) : Flow(std::make_shared<const std::decay_t<Dist>>(std::forward<Dist>(initial))) {}
 
-    int dim() const { return m_initial.dim(); }
+    int dim() const { return m_initial->dim(); }
     int steps() const { return static_cast<int>(m_maps.size()); }
-    const Gaussian& initial() const { return m_initial; }
+    const InitialDistribution& initial() const { return *m_initial; }
+    const std::shared_ptr<const InitialDistribution>& initial_ptr() const { return m_initial; }
     const Icnn<T>& map(int k) const;
     /// τ of step k; time(k) = Σ_{i<k} τ_i is the time of ρ^k.
     double tau(int k) const;
@@ -68,20 +76,24 @@ public:
     void invert_map(Context& ctx, int map, std::vector<double>& y, const InverseOptions& options,
                     InverseReport& report) const;
 
-    /// Save the whole flow (every map + metadata) to one file, atomically (docs/FORMATS.md).
+    /// Save the whole flow (every map + metadata + ρ⁰'s record) to one file, atomically
+    /// (docs/FORMATS.md). Files of version 1 (Gaussian ρ⁰) still load.
     void save(const std::string& path) const;
-    static Flow load(const std::string& path);
+    /// user_initial: the distribution to use when the file's ρ⁰ is a UserDistribution (its name and
+    /// D must match); ignored otherwise.
+    static Flow load(const std::string& path, std::shared_ptr<const InitialDistribution> user_initial = nullptr);
 
     /// Checkpoint of step k alone: `dir`/step-KKKKK.wgfstep (ρ⁰, τ_k, map k), written atomically.
     /// Returns the path.
     std::string save_step(const std::string& dir, int k) const;
-    /// Rebuild a flow from the step files 0, 1, … in `dir`, stopping at the first missing one. A
-    /// step file that exists but is damaged (truncated, bad checksum, other shape or ρ⁰) throws.
-    static Flow load_steps(const std::string& dir);
+    /// Rebuild a flow from the step files 0, 1, … in `dir`, stopping at the first missing one.
+    /// Throws NoCheckpoint when there is no step 0 file (a fresh start), wgf::Error when a step file
+    /// exists but is damaged (truncated, bad checksum, other shape or ρ⁰).
+    static Flow load_steps(const std::string& dir, std::shared_ptr<const InitialDistribution> user_initial = nullptr);
     static std::string step_path(const std::string& dir, int k);
 
 private:
-    Gaussian m_initial{std::vector<double>{0.0}, std::vector<double>{1.0}};
+    std::shared_ptr<const InitialDistribution> m_initial;
     std::vector<Icnn<T>> m_maps;
     std::vector<double> m_tau;
 };

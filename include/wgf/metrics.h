@@ -4,24 +4,29 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "wgf/initial.h"
 #include "wgf/random.h"
 
 namespace wgf {
 
 /// N(mean, cov) in R^D. cov [D][D] row-major SPD (throws wgf::Error naming the problem otherwise).
-class Gaussian {
+/// Also a ρ⁰ (wgf/initial.h).
+class Gaussian : public InitialDistribution {
 public:
     Gaussian(std::vector<double> mean, std::vector<double> cov);
-    int dim() const { return static_cast<int>(m_mean.size()); }
+    int dim() const override { return static_cast<int>(m_mean.size()); }
     const std::vector<double>& mean() const { return m_mean; }
     const std::vector<double>& cov() const { return m_cov; }
     /// log N(x_i; mean, cov) for x [n][D] → out [n].
-    void log_density(const double* x, std::int64_t n, double* out) const;
-    std::vector<double> log_density(const std::vector<double>& x) const;
+    void log_density(const double* x, std::int64_t n, double* out) const override;
+    using InitialDistribution::log_density;
     /// n samples [n][D].
-    std::vector<double> sample(std::int64_t n, Rng& rng) const;
+    std::vector<double> sample(std::int64_t n, Rng& rng) const override;
+    std::string describe() const override;
+    InitialRecord record() const override;
 
 private:
     std::vector<double> m_mean, m_cov, m_chol;  // m_chol: lower Cholesky factor of cov

@@ -30,7 +30,7 @@ TEST_CASE("README library example") {
     opt.checkpoint_dir = "test_readme_run";
     std::system("rm -rf test_readme_run");
     JkoSolver<float> solver(ctx, shape, phi, opt);
-    flow = solver.resume_or_start(flow.initial());
+    flow = solver.resume_or_start(flow.initial_ptr());
     solver.run(flow);
     Rng rng(7);
     std::vector<double> logp;

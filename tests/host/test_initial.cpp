@@ -1,0 +1,374 @@
+// test_initial.cpp — ρ⁰ (wgf/initial.h): every built-in sampler against its own log-density
+// (normalisation by quadrature in 1-D and 2-D, bin probabilities in 1-D, moments), records that
+// rebuild the same distribution, bad input, flow and step files of version 2 for each kind, files
+// of version 1 still loading, a user-defined ρ⁰ through save/load, and NoCheckpoint vs damage.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binary_io.h"
+#include "errors.h"
+#include "icnn_io.h"
+#include "wgf/wgf.h"
+
+using namespace wgf;
+using namespace wgf_test;
+
+namespace {
+
+// A 1-D mixture with unequal weights and scales, a 2-D mixture with a correlated component, a box.
+GaussianMixture mixture_1d() { return GaussianMixture({1.0, 3.0}, {-2.0, 1.5}, {0.25, 1.44}, 1); }
+GaussianMixture mixture_2d() {
+    return GaussianMixture({2.0, 1.0}, {-1.0, 0.5, 1.5, -1.0}, {1.0, 0.6, 0.6, 1.0, 0.3, 0.0, 0.0, 0.5}, 2);
+}
+
+// ∫ ρ over [a, b]^D (D = 1, 2) by the trapezoid rule on m points per axis.
+double integrate(const InitialDistribution& d, double a, double b, int m) {
+    const int D = d.dim();
+    const double h = (b - a) / (m - 1);
+    std::vector<double> x;
+    std::vector<double> w;
+    if (D == 1) {
+        for (int i = 0; i < m; ++i) {
+            x.push_back(a + i * h);
+            w.push_back((i == 0 || i == m - 1) ? 0.5 * h : h);
+        }
+    } else {
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < m; ++j) {
+                x.push_back(a + i * h);
+                x.push_back(a + j * h);
+                w.push_back(((i == 0 || i == m - 1) ? 0.5 * h : h) * ((j == 0 || j == m - 1) ? 0.5 * h : h));
+            }
+    }
+    const std::vector<double> lp = d.log_density(x);
+    double s = 0;
+    for (std::size_t i = 0; i < lp.size(); ++i) s += w[i] * std::exp(lp[i]);
+    return s;
+}
+
+// Sample mean and covariance of x [n][D].
+void moments(const std::vector<double>& x, int D, std::vector<double>& mean, std::vector<double>& cov) {
+    const std::size_t n = x.size() / D;
+    mean.assign(D, 0.0);
+    cov.assign(static_cast<std::size_t>(D * D), 0.0);
+    for (std::size_t p = 0; p < n; ++p)
+        for (int i = 0; i < D; ++i) mean[i] += x[p * D + i] / n;
+    for (std::size_t p = 0; p < n; ++p)
+        for (int i = 0; i < D; ++i)
+            for (int j = 0; j < D; ++j) cov[i * D + j] += (x[p * D + i] - mean[i]) * (x[p * D + j] - mean[j]) / n;
+}
+
+// The mixture's exact mean Σ w μ and covariance Σ w (Σ_k + μ_k μ_kᵀ) − m mᵀ.
+void mixture_moments(const GaussianMixture& g, std::vector<double>& mean, std::vector<double>& cov) {
+    const InitialRecord r = g.record();
+    const int D = g.dim(), K = g.components();
+    const double* w = r.params.data() + 1;
+    const double* mu = w + K;
+    const double* S = mu + K * D;
+    mean.assign(D, 0.0);
+    cov.assign(static_cast<std::size_t>(D * D), 0.0);
+    for (int k = 0; k < K; ++k)
+        for (int i = 0; i < D; ++i) mean[i] += w[k] * mu[k * D + i];
+    for (int k = 0; k < K; ++k)
+        for (int i = 0; i < D; ++i)
+            for (int j = 0; j < D; ++j)
+                cov[i * D + j] += w[k] * (S[k * D * D + i * D + j] + mu[k * D + i] * mu[k * D + j]);
+    for (int i = 0; i < D; ++i)
+        for (int j = 0; j < D; ++j) cov[i * D + j] -= mean[i] * mean[j];
+}
+
+void check_moments(const InitialDistribution& d, const std::vector<double>& mean, const std::vector<double>& cov,
+                   std::int64_t n) {
+    Rng rng(2024);
+    const std::vector<double> x = d.sample(n, rng);
+    REQUIRE(x.size() == static_cast<std::size_t>(n * d.dim()));
+    std::vector<double> m, c;
+    moments(x, d.dim(), m, c);
+    const int D = d.dim();
+    for (int i = 0; i < D; ++i) {
+        // Standard error of a mean: sqrt(var/n); of a (co)variance: ≲ sqrt(2 var_i var_j / n) for
+        // light tails (a mixture's fourth moment is a few times larger, hence the factor 6).
+        const double se_mean = std::sqrt(cov[i * D + i] / n);
+        INFO(d.describe() << " coordinate " << i);
+        CHECK(std::abs(m[i] - mean[i]) < 6 * se_mean);
+        for (int j = 0; j < D; ++j) {
+            const double se_cov = std::sqrt(3.0 * cov[i * D + i] * cov[j * D + j] / n);
+            CHECK(std::abs(c[i * D + j] - cov[i * D + j]) < 6 * se_cov);
+        }
+    }
+}
+
+void remove_tree(const std::string& dir) { std::system(("rm -rf '" + dir + "'").c_str()); }
+
+std::string read_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// A flow of k maps near the identity from ρ⁰.
+Flow<double> flow_from(std::shared_ptr<const InitialDistribution> rho0, int k) {
+    Flow<double> flow(std::move(rho0));
+    for (int i = 0; i < k; ++i)
+        flow.push_back(identity_icnn<double>(IcnnShape::uniform(flow.dim(), 8, 2, 2), 70 + i, 0.2), 0.1);
+    return flow;
+}
+
+// Densities of two flows at the same points (through the inverse maps), to compare ρ⁰s end to end.
+void check_same_density(const Flow<double>& a, const Flow<double>& b, const std::vector<double>& y) {
+    Context ctx(Backend::Host);
+    const std::vector<double> la = a.log_density(ctx, a.steps(), y), lb = b.log_density(ctx, b.steps(), y);
+    REQUIRE(la.size() == lb.size());
+    for (std::size_t i = 0; i < la.size(); ++i) CHECK(la[i] == lb[i]);
+}
+
+}  // namespace
+
+TEST_CASE("ρ⁰ densities integrate to 1 (1-D and 2-D quadrature)") {
+    // Trapezoid on smooth densities with tails below 1e-12 outside the range: error ≪ 1e-6.
+    CHECK(integrate(mixture_1d(), -12, 12, 20001) == doctest::Approx(1.0).epsilon(1e-8));
+    CHECK(integrate(Gaussian({0.5}, {2.0}), -15, 16, 20001) == doctest::Approx(1.0).epsilon(1e-8));
+    CHECK(integrate(mixture_2d(), -9, 9, 801) == doctest::Approx(1.0).epsilon(1e-6));
+    // The box's density is a step: the trapezoid sees the edges only to O(h).
+    CHECK(integrate(UniformBox({-1.0, 0.0}, {2.0, 0.5}), -2, 3, 1001) == doctest::Approx(1.0).epsilon(2e-2));
+    CHECK(integrate(UniformBox({-1.0}, {2.0}), -1, 2, 11) == doctest::Approx(1.0).epsilon(1e-12));  // exact inside
+}
+
+TEST_CASE("ρ⁰ samplers against their log-densities: 1-D bin probabilities and moments") {
+    const GaussianMixture g = mixture_1d();
+    const std::int64_t n = 200000;
+    Rng rng(7);
+    const std::vector<double> x = g.sample(n, rng);
+    // 24 bins on [−4, 5]; each bin's probability by a fine trapezoid of exp(log ρ). The count is
+    // binomial: |count/n − P| < 5 sqrt(P(1 − P)/n) for all bins fails with probability < 1e-5 per bin.
+    const int bins = 24;
+    const double a = -4, b = 5, h = (b - a) / bins;
+    std::vector<double> count(bins, 0.0);
+    for (double v : x)
+        if (v >= a && v < b) count[static_cast<int>((v - a) / h)] += 1;
+    for (int k = 0; k < bins; ++k) {
+        std::vector<double> grid;
+        const int m = 401;
+        for (int i = 0; i < m; ++i) grid.push_back(a + k * h + i * h / (m - 1));
+        const std::vector<double> lp = g.log_density(grid);
+        double P = 0;
+        for (int i = 0; i < m; ++i) P += ((i == 0 || i == m - 1) ? 0.5 : 1.0) * std::exp(lp[i]) * h / (m - 1);
+        INFO("bin " << k << " P " << P << " observed " << count[k] / n);
+        CHECK(std::abs(count[k] / n - P) < 5 * std::sqrt(P * (1 - P) / n) + 1e-6);
+    }
+    std::vector<double> mean, cov;
+    mixture_moments(g, mean, cov);
+    check_moments(g, mean, cov, n);
+    mixture_moments(mixture_2d(), mean, cov);
+    check_moments(mixture_2d(), mean, cov, n);
+    check_moments(UniformBox({-1.0, 2.0}, {3.0, 2.5}), {1.0, 2.25}, {16.0 / 12, 0.0, 0.0, 0.25 / 12}, n);
+    check_moments(Gaussian({1.0, -1.0}, {2.0, 0.5, 0.5, 1.0}), {1.0, -1.0}, {2.0, 0.5, 0.5, 1.0}, n);
+}
+
+TEST_CASE("ρ⁰ log-densities: closed forms and support") {
+    const GaussianMixture one({5.0}, {0.3, -0.2}, {1.5, 0.2, 0.2, 0.7}, 2);  // one component = that Gaussian
+    const Gaussian same({0.3, -0.2}, {1.5, 0.2, 0.2, 0.7});
+    const std::vector<double> pts = {0.0, 0.0, 2.0, -1.0, -30.0, 40.0};
+    const auto a = one.log_density(pts), b = same.log_density(pts);
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(b[i]).epsilon(1e-13));
+    CHECK(std::isfinite(a[2]));  // far out: log-sum-exp keeps it finite
+    const UniformBox box({-1.0, 0.0}, {2.0, 0.5});
+    const auto lb = box.log_density({0.0, 0.25, 2.0, 0.5, 2.0001, 0.25, 0.0, std::nan("")});
+    CHECK(lb[0] == doctest::Approx(-std::log(1.5)));
+    CHECK(lb[1] == doctest::Approx(-std::log(1.5)));  // closed box
+    CHECK(lb[2] == -std::numeric_limits<double>::infinity());
+    CHECK(lb[3] == -std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("ρ⁰ records rebuild the same distribution") {
+    const std::vector<std::shared_ptr<const InitialDistribution>> ds = {
+        std::make_shared<Gaussian>(std::vector<double>{0.1, 0.2}, std::vector<double>{1.0, 0.3, 0.3, 2.0}),
+        std::make_shared<GaussianMixture>(mixture_2d()), std::make_shared<UniformBox>(std::vector<double>{-1.0, 0.0},
+                                                                                       std::vector<double>{2.0, 0.5})};
+    const std::vector<double> pts = {0.0, 0.1, 1.0, -0.7, -0.5, 0.4};
+    for (const auto& d : ds) {
+        INFO(d->describe());
+        const auto back = make_initial(d->record());
+        CHECK(back->record() == d->record());
+        const auto la = d->log_density(pts), lb = back->log_density(pts);
+        for (std::size_t i = 0; i < la.size(); ++i) CHECK(la[i] == lb[i]);
+    }
+}
+
+TEST_CASE("ρ⁰ bad input is named") {
+    CHECK(contains(error_of([] { GaussianMixture({1.0}, {0.0, 0.0}, {1, 0, 0, 1}, 0); }), "dim must be >= 1"));
+    CHECK(contains(error_of([] { GaussianMixture({}, {}, {}, 2); }), "no components"));
+    CHECK(contains(error_of([] { GaussianMixture({1.0, 0.0}, {0, 0, 1, 1}, {1, 0, 0, 1, 1, 0, 0, 1}, 2); }),
+                   "weight 1 must be finite and > 0"));
+    CHECK(contains(error_of([] { GaussianMixture({1.0}, {0, 0, 1}, {1, 0, 0, 1}, 2); }), "means has 3 entries"));
+    CHECK(contains(error_of([] { GaussianMixture({1.0, 1.0}, {0, 0, 1, 1}, {1, 0, 0, 1, 1, 2, 2, 1}, 2); }),
+                   "component 1"));
+    CHECK(contains(error_of([] { UniformBox({0.0, 1.0}, {1.0, 1.0}); }), "side 1 must be finite with lower < upper"));
+    CHECK(contains(error_of([] { UniformBox({0.0}, {1.0, 2.0}); }), "lower has 1 entries, upper 2"));
+    CHECK(contains(error_of([] { UniformBox({}, {}); }), "lower is empty"));
+    const auto sampler = [](std::int64_t n, Rng&) { return std::vector<double>(static_cast<std::size_t>(n), 0.0); };
+    const auto logp = [](const double*, std::int64_t n, double* out) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = std::nan("");
+    };
+    CHECK(contains(error_of([&] { UserDistribution("", 1, sampler, logp); }), "name is empty"));
+    CHECK(contains(error_of([&] { UserDistribution("u", 1, nullptr, logp); }), "sampler or the log-density is empty"));
+    const UserDistribution bad("wrong-size", 2, sampler, logp);
+    Rng rng(1);
+    CHECK(contains(error_of([&] { (void)bad.sample(3, rng); }), "returned 3 values for n = 3 points in D = 2"));
+    CHECK(contains(error_of([&] { (void)bad.log_density(std::vector<double>{0.0, 0.0}); }), "log-density nan at point 0"));
+    CHECK(contains(error_of([&] { (void)make_initial(bad.record()); }), "user-defined distribution 'wrong-size'"));
+    InitialRecord r = mixture_2d().record();
+    r.params.pop_back();
+    CHECK(contains(error_of([&] { (void)make_initial(r); }), "parameters, expected"));
+    r.kind = "cauchy";
+    CHECK(contains(error_of([&] { (void)make_initial(r); }), "unknown initial distribution kind 'cauchy'"));
+}
+
+TEST_CASE("flow and step files record ρ⁰ (version 2) for every kind") {
+    const std::vector<double> y = {0.2, -0.1, 0.9, 0.3, -0.6, 0.1};
+    const std::vector<std::shared_ptr<const InitialDistribution>> ds = {
+        std::make_shared<Gaussian>(std::vector<double>{0.1, 0.2}, std::vector<double>{1.0, 0.3, 0.3, 2.0}),
+        std::make_shared<GaussianMixture>(mixture_2d()),
+        std::make_shared<UniformBox>(std::vector<double>{-2.0, -2.0}, std::vector<double>{2.0, 2.0})};
+    for (const auto& d : ds) {
+        INFO(d->describe());
+        const Flow<double> flow = flow_from(d, 2);
+        flow.save("test_initial.wgfflow");
+        const Flow<double> back = Flow<double>::load("test_initial.wgfflow");
+        CHECK(back.initial().record() == d->record());
+        check_same_density(flow, back, y);
+        remove_tree("test_initial_steps");
+        for (int k = 0; k < flow.steps(); ++k) flow.save_step("test_initial_steps", k);
+        const Flow<double> steps = Flow<double>::load_steps("test_initial_steps");
+        CHECK(steps.initial().record() == d->record());
+        check_same_density(flow, steps, y);
+    }
+    std::remove("test_initial.wgfflow");
+    remove_tree("test_initial_steps");
+}
+
+TEST_CASE("flow and step files of version 1 (Gaussian ρ⁰) still load") {
+    const Gaussian g({0.25, -0.5}, {1.0, 0.2, 0.2, 0.5});
+    const Icnn<double> net = identity_icnn<double>(IcnnShape::uniform(2, 8, 2, 2), 5, 0.2);
+    // The version-1 layouts of docs/FORMATS.md, written by hand.
+    const auto put_gaussian = [&](detail::BinaryWriter& w) {
+        w.put_bytes(g.mean().data(), g.mean().size() * sizeof(double));
+        w.put_bytes(g.cov().data(), g.cov().size() * sizeof(double));
+    };
+    {
+        detail::BinaryWriter w;
+        w.put_bytes("WGFFLOW\0", 8);
+        w.put<std::uint32_t>(1);
+        w.put<std::uint32_t>(2);
+        w.put<std::uint32_t>(1);
+        put_gaussian(w);
+        w.put_checksum();
+        w.put<double>(0.05);
+        icnn_write(w, net);
+        w.put_checksum();
+        detail::write_file_atomic("test_initial_v1.wgfflow", w.bytes());
+    }
+    remove_tree("test_initial_v1_steps");
+    {
+        detail::BinaryWriter w;
+        w.put_bytes("WGFSTEP\0", 8);
+        w.put<std::uint32_t>(1);
+        w.put<std::uint32_t>(2);
+        w.put<std::uint32_t>(0);
+        put_gaussian(w);
+        w.put<double>(0.05);
+        w.put_checksum();
+        icnn_write(w, net);
+        w.put_checksum();
+        std::system("mkdir -p test_initial_v1_steps");
+        detail::write_file_atomic(Flow<double>::step_path("test_initial_v1_steps", 0), w.bytes());
+    }
+    Flow<double> expected(g);
+    expected.push_back(net, 0.05);
+    const Flow<double> a = Flow<double>::load("test_initial_v1.wgfflow");
+    const Flow<double> b = Flow<double>::load_steps("test_initial_v1_steps");
+    CHECK(a.initial().record() == g.record());
+    CHECK(b.initial().record() == g.record());
+    CHECK(a.map(0).params() == net.params());
+    CHECK(b.tau(0) == 0.05);
+    check_same_density(expected, a, {0.1, 0.2, -0.3, 0.4});
+    // Re-saving writes version 2.
+    a.save("test_initial_v1.wgfflow");
+    const std::string bytes = read_bytes("test_initial_v1.wgfflow");
+    CHECK(bytes[8] == 2);
+    CHECK(Flow<double>::load("test_initial_v1.wgfflow").initial().record() == g.record());
+    std::remove("test_initial_v1.wgfflow");
+    remove_tree("test_initial_v1_steps");
+}
+
+TEST_CASE("a flow from a user-defined ρ⁰ is saved by name and loads only with it") {
+    // Laplace(0, 1) in 1-D: exact sampler (inverse CDF) and log-density.
+    const auto sampler = [](std::int64_t n, Rng& rng) {
+        std::vector<double> x(static_cast<std::size_t>(n));
+        for (auto& v : x) {
+            const double u = rng.uniform() - 0.5;
+            v = -std::copysign(1.0, u) * std::log1p(-2 * std::abs(u));
+        }
+        return x;
+    };
+    const auto logp = [](const double* x, std::int64_t n, double* out) {
+        for (std::int64_t i = 0; i < n; ++i) out[i] = -std::log(2.0) - std::abs(x[i]);
+    };
+    const auto laplace = std::make_shared<UserDistribution>("laplace", 1, sampler, logp);
+    CHECK(integrate(*laplace, -40, 40, 400001) == doctest::Approx(1.0).epsilon(1e-6));
+    check_moments(*laplace, {0.0}, {2.0}, 200000);
+    const Flow<double> flow = flow_from(laplace, 2);
+    flow.save("test_initial_user.wgfflow");
+    const std::string err = error_of([] { (void)Flow<double>::load("test_initial_user.wgfflow"); });
+    CHECK(contains(err, "test_initial_user.wgfflow"));
+    CHECK(contains(err, "user-defined distribution 'laplace'"));
+    const auto other = std::make_shared<UserDistribution>("student-t", 1, sampler, logp);
+    CHECK(contains(error_of([&] { (void)Flow<double>::load("test_initial_user.wgfflow", other); }),
+                   "but the one given is user-defined 'student-t'"));
+    const Flow<double> back = Flow<double>::load("test_initial_user.wgfflow", laplace);
+    CHECK(&back.initial() == laplace.get());
+    check_same_density(flow, back, {-0.7, 0.1, 1.3});
+    std::remove("test_initial_user.wgfflow");
+}
+
+TEST_CASE("resume: no checkpoint is NoCheckpoint; damage and another ρ⁰ are errors") {
+    remove_tree("test_initial_resume");
+    CHECK_THROWS_AS((void)Flow<double>::load_steps("test_initial_resume"), NoCheckpoint);
+    const Flow<double> flow = flow_from(std::make_shared<GaussianMixture>(mixture_2d()), 2);
+    for (int k = 0; k < 2; ++k) flow.save_step("test_initial_resume", k);
+    // Step 0 damaged (one bit): an Error that is not NoCheckpoint, so resume does not start over.
+    const std::string path = Flow<double>::step_path("test_initial_resume", 0);
+    std::string bytes = read_bytes(path);
+    bytes[bytes.size() / 3] ^= 0x4;
+    { std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes; }
+    bool plain_error = false;
+    try {
+        (void)Flow<double>::load_steps("test_initial_resume");
+    } catch (const NoCheckpoint&) {
+        plain_error = false;
+    } catch (const Error&) {
+        plain_error = true;
+    }
+    CHECK(plain_error);
+    // Through the solver: damage propagates; another ρ⁰ is refused; an empty folder starts fresh.
+    Context ctx(Backend::Host, 1);
+    const QuadraticPotential<double> phi({1.0, 0.0, 0.0, 1.0}, {0.0, 0.0});
+    JkoOptions opt;
+    opt.checkpoint_dir = "test_initial_resume";
+    JkoSolver<double> solver(ctx, IcnnShape::uniform(2, 8, 2, 2), phi, opt);
+    CHECK_THROWS_AS((void)solver.resume_or_start(mixture_2d()), Error);
+    for (int k = 0; k < 2; ++k) flow.save_step("test_initial_resume", k);
+    CHECK(solver.resume_or_start(mixture_2d()).steps() == 2);
+    CHECK(contains(error_of([&] { (void)solver.resume_or_start(UniformBox({-1.0, -1.0}, {1.0, 1.0})); }),
+                   "start from another initial distribution"));
+    remove_tree("test_initial_resume");
+    CHECK(solver.resume_or_start(UniformBox({-1.0, -1.0}, {1.0, 1.0})).steps() == 0);
+}
