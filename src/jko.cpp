@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <sstream>
+#include <string>
 
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
@@ -52,6 +54,32 @@ private:
     std::vector<T> m_grad_host;
     DeviceBuffer<T> m_params, m_grad, m_batch;
 };
+
+template <typename T>
+std::int64_t count_bad_potential(const Potential<T>& potential, const Icnn<T>& net, const TrainingBuffers<T>& buf,
+                                 const std::vector<T>& batch, std::int64_t n) {
+    // Push the batch with the current parameters and evaluate Φ there on the host, one point at a
+    // time, so that one bad point cannot hide the others (diagnostics only, after a failure).
+    Context host(Backend::Host, 1);
+    const int D = net.shape().dim;
+    Icnn<T> current = net;  // the parameters being trained: in place on Host, on the device on Cuda
+    buf.store(current);
+    std::vector<T> y(batch.size());
+    IcnnOutputs<T> out;
+    out.grad_x = y.data();
+    icnn_eval(host, current, batch.data(), n, out);
+    std::int64_t bad = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        T value = 0;
+        try {
+            potential.eval(host, y.data() + i * D, 1, &value, nullptr);
+            bad += std::isfinite(static_cast<double>(value)) ? 0 : 1;
+        } catch (const Error&) {
+            ++bad;
+        }
+    }
+    return bad;
+}
 
 }  // namespace
 
@@ -118,11 +146,18 @@ Icnn<T> identity_icnn(const IcnnShape& shape, std::uint64_t seed, double noise) 
 
 template <typename T>
 JkoSolver<T>::JkoSolver(Context& ctx, IcnnShape shape, const Potential<T>& potential, JkoOptions options)
-    : m_ctx(&ctx), m_shape(std::move(shape)), m_potential(&potential), m_opt(std::move(options)) {
+    : JkoSolver(ctx, std::move(shape), std::shared_ptr<const Potential<T>>(std::shared_ptr<const Potential<T>>(), &potential),
+                std::move(options)) {}
+
+template <typename T>
+JkoSolver<T>::JkoSolver(Context& ctx, IcnnShape shape, std::shared_ptr<const Potential<T>> potential, JkoOptions options)
+    : m_ctx(&ctx), m_shape(std::move(shape)), m_potential(std::move(potential)), m_opt(std::move(options)) {
+    WGF_CHECK(m_potential != nullptr, "JkoSolver: the potential is null");
     m_shape.validate();
     m_opt.validate();
-    WGF_CHECK(potential.dim() == m_shape.dim, "JkoSolver: potential dimension " << potential.dim()
-                                                                                << " differs from the ICNN's D = " << m_shape.dim);
+    WGF_CHECK(m_potential->dim() == m_shape.dim, "JkoSolver: potential dimension " << m_potential->dim()
+                                                                                   << " differs from the ICNN's D = "
+                                                                                   << m_shape.dim);
 }
 
 template <typename T>
@@ -182,6 +217,16 @@ Flow<T> JkoSolver<T>::resume_or_start(std::shared_ptr<const InitialDistribution>
 }
 
 template <typename T>
+std::string JkoSolver<T>::where_failed(int step, int iteration) const {
+    std::ostringstream os;
+    os << "JkoSolver: step " << step << " (from t = " << step * m_opt.tau << "), iteration " << iteration << ": ";
+    if (!m_opt.checkpoint_dir.empty())
+        os << "(the checkpoints in '" << m_opt.checkpoint_dir << "' up to step " << step - 1 << " are kept) ";
+    return os.str();
+}
+
+
+template <typename T>
 void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepReport&)>& on_step) {
     WGF_CHECK(flow.dim() == m_shape.dim, "JkoSolver::run: flow dimension " << flow.dim() << " differs from D = "
                                                                            << m_shape.dim);
@@ -226,7 +271,19 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             } else {
                 batch = flow.sample(*m_ctx, k, N, rng);  // the reference: fresh ρ⁰ samples through all maps
             }
-            const JkoLossValue L = jko_loss(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo, buf.grad());
+            JkoLossValue L;
+            try {
+                L = jko_loss(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo, buf.grad());
+            } catch (const NotPositiveDefinite& e) {
+                throw NotPositiveDefinite(e.point(), e.row(), where_failed(k, it) + e.what());
+            } catch (const Error& e) {
+                throw Error(where_failed(k, it) + e.what());
+            }
+            if (!std::isfinite(L.total))
+                WGF_FAIL(where_failed(k, it) << "the loss is not finite (W2 term " << L.w2 << ", potential term "
+                                             << L.potential << ", log-det term " << L.logdet << "); Φ is not finite at "
+                                             << count_bad_potential(*m_potential, net, buf, batch, N) << " of the " << N
+                                             << " pushed points of this batch");
             if (it == 0) rep.loss_first = L.total;
             rep.loss_last = L.total;
             adam.step(params, buf.grad());

@@ -4,10 +4,14 @@
 #   libbenchmark-dev  microbenchmarks (Google Benchmark)
 #   libeigen3-dev     host small dense products (Eigen 3.4, header-only)
 #   libopenblas-dev   host large GEMMs (OpenBLAS; faster than Eigen's product at W >= 512, docs/PERFORMANCE.md)
+#   libtomlplusplus-dev  `wgf run` config files (toml++)
+#   libcli11-dev         `wgf run` command line (CLI11)
+#   nlohmann-json3-dev   `wgf run` summaries (JSON)
 #   cmake, ninja-build, g++
 # The CUDA toolkit is not installed here: it is used when nvcc is already on the machine.
 set -euo pipefail
-pkgs=(cmake ninja-build g++ doctest-dev libbenchmark-dev libeigen3-dev libopenblas-dev)
+pkgs=(cmake ninja-build g++ doctest-dev libbenchmark-dev libeigen3-dev libopenblas-dev libtomlplusplus-dev libcli11-dev
+      nlohmann-json3-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

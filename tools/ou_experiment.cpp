@@ -1,6 +1,8 @@
 // ou_experiment.cpp — see ou_experiment.h.
 #include "ou_experiment.h"
 
+#include "flow_metrics.h"
+
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -84,27 +86,13 @@ OuResult run_typed(const OuConfig& cfg, int instance, std::uint64_t seed, bool v
         if (k < 0 || k > flow.steps() || std::fabs(k * opt.tau - t) > 1e-9) continue;
         const wgf::Gaussian target = wgf::ou_marginal(rho0, A, m, cfg.beta, flow.time(k));
         wgf::Rng erng(opt.seed + 77 + static_cast<std::uint64_t>(k));
-        std::vector<double> logp_model;
-        const std::vector<T> xs = flow.sample(ctx, k, cfg.eval_points, erng, &logp_model);
-        const std::vector<double> xd(xs.begin(), xs.end());
-        const std::vector<double> target_at_model = target.log_density(xd);
-        const std::vector<double> ys = target.sample(cfg.eval_points, erng);
-        const std::vector<double> target_at_target = target.log_density(ys);
-        wgf::InverseReport rep;
-        std::vector<double> model_at_target = flow.log_density(ctx, k, ys, wgf::InverseOptions{}, &rep);
-        // Points whose inversion failed are dropped from the mean and counted.
-        std::vector<double> tt, mt;
-        for (std::size_t i = 0; i < ys.size() / static_cast<std::size_t>(D); ++i)
-            if (std::isfinite(model_at_target[i])) {
-                tt.push_back(target_at_target[i]);
-                mt.push_back(model_at_target[i]);
-            }
-        const wgf::SymmetricKl kl = wgf::symmetric_kl(logp_model, target_at_model, tt, mt);
+        const FlowMetrics fm = flow_metrics(ctx, flow, k, target, cfg.eval_points, erng);
+        const wgf::SymmetricKl& kl = fm.kl;
         res.times.push_back(flow.time(k));
         res.sym_kl.push_back(kl.sym());
         res.kl_model_target.push_back(kl.kl_model_target);
         res.kl_target_model.push_back(kl.kl_target_model);
-        res.inverse_failures.push_back(rep.failures());
+        res.inverse_failures.push_back(fm.inverse_failures);
     }
     res.eval_seconds = std::chrono::duration<double>(clock::now() - t1).count();
     return res;

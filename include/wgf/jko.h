@@ -63,7 +63,11 @@ struct JkoStepReport {
 template <typename T>
 class JkoSolver {
 public:
+    /// The solver shares the potential (keeps it alive) and refers to ctx, which must outlive it.
+    JkoSolver(Context& ctx, IcnnShape shape, std::shared_ptr<const Potential<T>> potential, JkoOptions options);
+    /// The potential by reference: it must outlive the solver (a temporary is refused at compile time).
     JkoSolver(Context& ctx, IcnnShape shape, const Potential<T>& potential, JkoOptions options);
+    JkoSolver(Context& ctx, IcnnShape shape, const Potential<T>&& potential, JkoOptions options) = delete;
 
     /// Train the first map's initialisation (pretraining or identity construction) on ρ⁰ of `flow`.
     /// Called by run() when the flow has no steps yet.
@@ -83,9 +87,11 @@ public:
     double pretrain_seconds() const { return m_pretrain_seconds; }
 
 private:
+    std::string where_failed(int step, int iteration) const;
+
     Context* m_ctx;
     IcnnShape m_shape;
-    const Potential<T>* m_potential;
+    std::shared_ptr<const Potential<T>> m_potential;  // owning, or a non-owning alias for the reference form
     JkoOptions m_opt;
     double m_pretrain_seconds = 0;
 };

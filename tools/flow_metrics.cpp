@@ -1,0 +1,54 @@
+// flow_metrics.cpp — see flow_metrics.h.
+#include "flow_metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace wgf_cli {
+
+template <typename T>
+FlowMetrics flow_metrics(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, const wgf::InitialDistribution& target,
+                         std::int64_t n, wgf::Rng& rng, std::int64_t energy_points) {
+    const int D = flow.dim();
+    FlowMetrics m;
+    m.samples = n;
+    std::vector<double> logp_model;
+    const std::vector<T> xs = flow.sample(ctx, k, n, rng, &logp_model);
+    const std::vector<double> xd(xs.begin(), xs.end());
+    const std::vector<double> target_at_model = target.log_density(xd);
+    const std::vector<double> ys = target.sample(n, rng);
+    const std::vector<double> target_at_target = target.log_density(ys);
+    wgf::InverseReport rep;
+    const std::vector<double> model_at_target = flow.log_density(ctx, k, ys, wgf::InverseOptions{}, &rep);
+    // NaN: the inversion failed (dropped, counted); −∞: the point is outside ρ^k's support, so
+    // KL(target‖model) = +∞ (counted, and said so rather than averaged away).
+    std::vector<double> tt, mt;
+    for (std::size_t i = 0; i < ys.size() / static_cast<std::size_t>(D); ++i) {
+        if (std::isnan(model_at_target[i])) continue;
+        if (model_at_target[i] == -std::numeric_limits<double>::infinity()) {
+            ++m.outside_support;
+            continue;
+        }
+        tt.push_back(target_at_target[i]);
+        mt.push_back(model_at_target[i]);
+    }
+    m.inverse_failures = rep.failures();
+    m.kl = wgf::symmetric_kl(logp_model, target_at_model, tt, mt);
+    if (m.outside_support > 0) m.kl.kl_target_model = std::numeric_limits<double>::infinity();
+    m.energy = std::numeric_limits<double>::quiet_NaN();
+    if (energy_points > 0) {
+        const std::size_t e = static_cast<std::size_t>(std::min(energy_points, n)) * static_cast<std::size_t>(D);
+        m.energy = wgf::energy_distance(std::vector<double>(xd.begin(), xd.begin() + static_cast<std::ptrdiff_t>(e)),
+                                        std::vector<double>(ys.begin(), ys.begin() + static_cast<std::ptrdiff_t>(e)), D);
+    }
+    return m;
+}
+
+template FlowMetrics flow_metrics<float>(wgf::Context&, const wgf::Flow<float>&, int, const wgf::InitialDistribution&,
+                                         std::int64_t, wgf::Rng&, std::int64_t);
+template FlowMetrics flow_metrics<double>(wgf::Context&, const wgf::Flow<double>&, int, const wgf::InitialDistribution&,
+                                          std::int64_t, wgf::Rng&, std::int64_t);
+
+}  // namespace wgf_cli

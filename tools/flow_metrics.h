@@ -1,0 +1,30 @@
+// flow_metrics.h — a flow's ρ^k against a reference law with a known density (PAPER-SPEC §6.1):
+// SymKL from n model samples (exact log-densities along their traces) and n reference samples (the
+// model's log-density there through the inverse maps; points whose inversion fails are dropped from
+// that mean and counted; points outside ρ^k's support make KL(target‖model) = +∞), and optionally the energy distance between the two sample sets.
+#pragma once
+
+#include <cstdint>
+
+#include "wgf/context.h"
+#include "wgf/flow.h"
+#include "wgf/initial.h"
+#include "wgf/metrics.h"
+#include "wgf/random.h"
+
+namespace wgf_cli {
+
+struct FlowMetrics {
+    wgf::SymmetricKl kl;
+    double energy = 0;                    ///< NaN when not asked for
+    std::int64_t inverse_failures = 0;    ///< reference samples dropped from KL(target‖model)
+    std::int64_t outside_support = 0;     ///< reference samples where ρ^k = 0: then KL(target‖model) = +∞
+    std::int64_t samples = 0;
+};
+
+/// energy_points: how many of the samples (each side) enter the O(n²) energy distance; 0 = skip it.
+template <typename T>
+FlowMetrics flow_metrics(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, const wgf::InitialDistribution& target,
+                         std::int64_t n, wgf::Rng& rng, std::int64_t energy_points = 0);
+
+}  // namespace wgf_cli
