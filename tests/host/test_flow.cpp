@@ -161,6 +161,54 @@ TEST_CASE("JKO: a run stopped after 2 steps resumes from its checkpoints and mat
     remove_tree(dir);
 }
 
+TEST_CASE("JKO: a potential that turns NaN stops the run at that step and iteration; earlier checkpoints stay") {
+    // Φ = ½‖x‖², except that once `poison` is set it is NaN where x_0 > 0 (about half of any batch
+    // centred at 0). Poison is set after step 2, so step 2, iteration 0 must fail.
+    const int D = 2;
+    bool poison = false;
+    const FunctionPotential<double> pot(D, [&](const double* y, std::int64_t n, double* value, double* grad) {
+        for (std::int64_t i = 0; i < n; ++i) {
+            const bool bad = poison && y[i * D] > 0;
+            if (value) value[i] = bad ? std::nan("") : 0.5 * (y[i * D] * y[i * D] + y[i * D + 1] * y[i * D + 1]);
+            if (grad)
+                for (int d = 0; d < D; ++d) grad[i * D + d] = bad ? std::nan("") : y[i * D + d];
+        }
+    });
+    JkoOptions opt;
+    opt.tau = 0.1;
+    opt.steps = 4;
+    opt.iterations = 3;
+    opt.batch = 64;
+    opt.init = JkoInit::Identity;
+    opt.checkpoint_dir = "test_jko_nan";
+    remove_tree(opt.checkpoint_dir);
+    Context ctx(Backend::Host, 2);
+    JkoSolver<double> solver(ctx, IcnnShape::uniform(D, 8, 2, 2), pot, opt);
+    Flow<double> flow = solver.resume_or_start(standard_normal(D));
+    std::string msg;
+    try {
+        solver.run(flow, [&](const JkoStepReport& r) {
+            if (r.step == 1) poison = true;
+        });
+    } catch (const Error& e) {
+        msg = e.what();
+    }
+    INFO(msg);
+    CHECK(msg.find("step 2 (from t = 0.2), iteration 0") != std::string::npos);
+    CHECK(msg.find("the loss is not finite") != std::string::npos);
+    CHECK(msg.find("up to step 1 are kept") != std::string::npos);
+    // The count of bad points: between 1 and 63 of the 64 (x_0 > 0 for about half).
+    const std::size_t at = msg.find("Φ is not finite at ");
+    REQUIRE(at != std::string::npos);
+    const int bad = std::atoi(msg.c_str() + at + std::string("Φ is not finite at ").size());
+    CHECK(bad > 5);
+    CHECK(bad < 60);
+    CHECK(flow.steps() == 2);
+    poison = false;
+    CHECK(Flow<double>::load_steps(opt.checkpoint_dir).steps() == 2);  // the last good checkpoint is kept
+    remove_tree(opt.checkpoint_dir);
+}
+
 TEST_CASE("identity_icnn: ∇ψ(x) ≈ x without pretraining") {
     Context ctx(Backend::Host);
     for (int D : {1, 3, 12})
