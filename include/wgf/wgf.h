@@ -2,6 +2,7 @@
 #pragma once
 
 #include "wgf/adam.h"
+#include "wgf/baselines.h"
 #include "wgf/config.h"
 #include "wgf/context.h"
 #include "wgf/device_buffer.h"
