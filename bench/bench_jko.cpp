@@ -7,7 +7,11 @@
 //   BM_push: ∇ψ on N points (sampling through a map), points/s;
 //   BM_inverse: Newton inversion of one map on N points (host vectors; on CUDA every Newton
 //               iteration stages through the device), points/s.
-// Arguments {D, W, N}; quadratic (OU) potential; L = 2, r = 5.
+//   BM_jko_iteration_convergence: the iteration on the convergence study's shapes (PAPER-SPEC §7.1–7.2:
+//                     D = 12 at W = 256…1024, D = 32 and 64 at W = 1024) with its potential (10 unit
+//                     Gaussians, centres in [−5, 5]^D) and points from ρ⁰ = N(0, 16 I), whose large
+//                     inputs reach the softplus tails (denormals in float without FlushDenormals).
+// Arguments {D, W, N}; quadratic (OU) potential unless said; L = 2, r = 5.
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -35,14 +39,23 @@ struct Setup {
     IcnnShape shape;
     Icnn<T> net;
     std::vector<T> x;
-    std::unique_ptr<QuadraticPotential<T>> pot;
-    explicit Setup(const benchmark::State& st) {
+    std::unique_ptr<Potential<T>> pot;
+    explicit Setup(const benchmark::State& st, bool convergence = false) {
         const int D = static_cast<int>(st.range(0));
         shape = IcnnShape::uniform(D, static_cast<int>(st.range(1)), 2, 5);
         net = Icnn<T>::random(shape, 3);
         Rng rng(4);
         x.resize(static_cast<std::size_t>(st.range(2) * D));
-        for (auto& v : x) v = static_cast<T>(rng.normal());
+        for (auto& v : x) v = static_cast<T>((convergence ? 4.0 : 1.0) * rng.normal());
+        if (convergence) {
+            const int K = 10;
+            std::vector<double> w(K, 1.0), mu(static_cast<std::size_t>(K * D)), cov(static_cast<std::size_t>(K * D * D), 0.0);
+            for (auto& v : mu) v = -5.0 + 10.0 * rng.uniform();
+            for (int k = 0; k < K; ++k)
+                for (int i = 0; i < D; ++i) cov[static_cast<std::size_t>((k * D + i) * D + i)] = 1.0;
+            pot = std::make_unique<GaussianMixturePotential<T>>(w, mu, cov, D);
+            return;
+        }
         std::vector<double> A(static_cast<std::size_t>(D * D), 0.0), m(static_cast<std::size_t>(D), 0.3);
         for (int i = 0; i < D; ++i) A[static_cast<std::size_t>(i * D + i)] = 1.5;
         pot = std::make_unique<QuadraticPotential<T>>(A, m);
@@ -87,10 +100,17 @@ void run_training(benchmark::State& state, Backend backend, Setup<T>& s, Loss lo
     state.SetLabel(ctx.describe());
 }
 
+void convergence_shapes(benchmark::internal::Benchmark* b) {
+    for (const auto& s : std::vector<std::vector<std::int64_t>>{{12, 256, 512}, {12, 512, 512}, {12, 1024, 512},
+                                                                {32, 1024, 512}, {64, 1024, 512}})
+        b->Args(s);
+    b->ArgNames({"D", "W", "N"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 template <typename T>
-void jko_iteration(benchmark::State& state, Backend backend) {
+void jko_iteration(benchmark::State& state, Backend backend, bool convergence = false) {
     if (skip_without_device(state, backend)) return;
-    Setup<T> s(state);
+    Setup<T> s(state, convergence);
     const std::int64_t N = state.range(2);
     run_training(state, backend, s, [&](Context& ctx, const T* params, const T* x, T* grad) {
         jko_loss(ctx, s.shape, params, x, N, *s.pot, JkoLossOptions{}, grad);
@@ -99,6 +119,11 @@ void jko_iteration(benchmark::State& state, Backend backend) {
     state.counters["GFLOPs"] = benchmark::Counter(static_cast<double>(state.iterations() * N) * 3 *
                                                       icnn_eval_flops_per_point(s.shape) * 1e-9,
                                                   benchmark::Counter::kIsRate);
+}
+
+template <typename T>
+void jko_iteration_convergence(benchmark::State& state, Backend backend) {
+    jko_iteration<T>(state, backend, true);
 }
 
 template <typename T>
@@ -173,6 +198,7 @@ void inverse(benchmark::State& state, Backend backend) {
     template <typename T>                                                      \
     void BM_##name##_cuda(benchmark::State& state) { name<T>(state, Backend::Cuda); }
 WGF_BACKEND_PAIR(jko_iteration)
+WGF_BACKEND_PAIR(jko_iteration_convergence)
 WGF_BACKEND_PAIR(identity_iteration)
 WGF_BACKEND_PAIR(push)
 WGF_BACKEND_PAIR(inverse)
@@ -180,12 +206,14 @@ WGF_BACKEND_PAIR(inverse)
 
 BENCHMARK_TEMPLATE(BM_jko_iteration_host, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_jko_iteration_host, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_jko_iteration_convergence_host, float)->Apply(convergence_shapes);
 BENCHMARK_TEMPLATE(BM_identity_iteration_host, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_push_host, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_inverse_host, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_inverse_host, double)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_jko_iteration_cuda, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_jko_iteration_cuda, double)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_jko_iteration_convergence_cuda, float)->Apply(convergence_shapes);
 BENCHMARK_TEMPLATE(BM_identity_iteration_cuda, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_push_cuda, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_inverse_cuda, float)->Apply(shapes);

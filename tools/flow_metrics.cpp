@@ -46,6 +46,27 @@ FlowMetrics flow_metrics(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, con
     return m;
 }
 
+FlowMetrics kde_metrics(const wgf::GaussianKde& kde, const std::vector<double>& particles,
+                        const wgf::InitialDistribution& target, std::int64_t n, wgf::Rng& rng,
+                        std::int64_t energy_points) {
+    const int D = kde.dim();
+    FlowMetrics m;
+    m.samples = n;
+    const std::vector<double> xs = kde.sample(n, rng);
+    const std::vector<double> kde_at_model = kde.log_density(xs), target_at_model = target.log_density(xs);
+    const std::vector<double> ys = target.sample(n, rng);
+    const std::vector<double> target_at_target = target.log_density(ys), kde_at_target = kde.log_density(ys);
+    m.kl = wgf::symmetric_kl(kde_at_model, target_at_model, target_at_target, kde_at_target);
+    m.energy = std::numeric_limits<double>::quiet_NaN();
+    if (energy_points > 0) {
+        const std::int64_t e = std::min({energy_points, n, static_cast<std::int64_t>(particles.size()) / D});
+        const auto len = static_cast<std::ptrdiff_t>(e * D);
+        m.energy = wgf::energy_distance(std::vector<double>(particles.begin(), particles.begin() + len),
+                                        std::vector<double>(ys.begin(), ys.begin() + len), D);
+    }
+    return m;
+}
+
 template FlowMetrics flow_metrics<float>(wgf::Context&, const wgf::Flow<float>&, int, const wgf::InitialDistribution&,
                                          std::int64_t, wgf::Rng&, std::int64_t);
 template FlowMetrics flow_metrics<double>(wgf::Context&, const wgf::Flow<double>&, int, const wgf::InitialDistribution&,

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 
+#include <vector>
+
+#include "wgf/baselines.h"
 #include "wgf/context.h"
 #include "wgf/flow.h"
 #include "wgf/initial.h"
@@ -26,5 +29,12 @@ struct FlowMetrics {
 template <typename T>
 FlowMetrics flow_metrics(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, const wgf::InitialDistribution& target,
                          std::int64_t n, wgf::Rng& rng, std::int64_t energy_points = 0);
+
+/// The particle baselines' metrics (PAPER-SPEC §6.2): KL(model‖target) over n samples resampled from
+/// the KDE of the particles, KL(target‖model) over n target samples, both with the KDE's log-density;
+/// the energy distance between the first min(n, energy_points) particles and target samples.
+FlowMetrics kde_metrics(const wgf::GaussianKde& kde, const std::vector<double>& particles,
+                        const wgf::InitialDistribution& target, std::int64_t n, wgf::Rng& rng,
+                        std::int64_t energy_points);
 
 }  // namespace wgf_cli

@@ -13,13 +13,17 @@ int cmd_icnn_eval(int argc, char** argv);
 int cmd_ou(int argc, char** argv);
 int cmd_jko_loss(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_em(int argc, char** argv);
 }  // namespace wgf_cli
 
 namespace {
 void usage(std::ostream& os) {
     os << "usage: wgf <command> [--option value ...]\n"
           "commands:\n"
-          "  run         CONFIG.toml [--check] [--quiet]   any flow from a config file (docs/RUN.md); resumes when rerun\n"
+          "  run         CONFIG.toml [--check] [--quiet] [--set section.key=value]   any flow from a config file\n"
+          "              (docs/RUN.md); resumes when rerun\n"
+          "  em          CONFIG.toml [--particles 1000,10000,50000] [--dt 1e-3] [--json FILE]   Euler-Maruyama + KDE\n"
+          "              baselines on the same flow, same metrics\n"
           "  icnn-init   --dim D --widths W1,W2[,..] [--rank 5] [--strong-convexity 1e-6] [--seed 0] --out FILE\n"
           "  icnn-eval   --net FILE (--random N [--seed 1] | --points FILE.f64) --out PREFIX [--backend host|cuda]\n"
           "  ou          [--dims 2,4] [--instances 3] [--first-instance 0] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
@@ -43,6 +47,7 @@ int main(int argc, char** argv) {
         if (cmd == "icnn-init") return wgf_cli::cmd_icnn_init(argc, argv);
         if (cmd == "icnn-eval") return wgf_cli::cmd_icnn_eval(argc, argv);
         if (cmd == "run") return wgf_cli::cmd_run(argc, argv);
+        if (cmd == "em") return wgf_cli::cmd_em(argc, argv);
         if (cmd == "ou") return wgf_cli::cmd_ou(argc, argv);
         if (cmd == "jko-loss") return wgf_cli::cmd_jko_loss(argc, argv);
         if (cmd == "info") {

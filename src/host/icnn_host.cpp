@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "icnn_block_host.h"
+#include "denormals.h"
 #include "wgf/error.h"
 
 namespace wgf {
@@ -92,6 +93,7 @@ void icnn_eval_host(int threads, const IcnnShape& shape, const T* params, const 
     const std::int64_t blocks = (n + P - 1) / P;
 #pragma omp parallel num_threads(threads)
     {
+        const FlushDenormals flush_denormals;  // softplus tails: no denormal slow paths (denormals.h)
         static thread_local IcnnBlock<T> blk;  // reused across calls: no page faults per call
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t b = 0; b < blocks; ++b) {

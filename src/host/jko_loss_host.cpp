@@ -13,6 +13,7 @@
 
 #include "icnn_block_host.h"
 #include "icnn_host.h"
+#include "denormals.h"
 #include "wgf/error.h"
 #include "wgf/tape.h"
 
@@ -69,6 +70,7 @@ std::vector<ThreadSums<T>> run_blocks(int threads, const HostNet<T>& net, const 
     std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(groups));
 #pragma omp parallel num_threads(threads)
     {
+        const FlushDenormals flush_denormals;  // softplus tails: no denormal slow paths (denormals.h)
         static thread_local IcnnBlock<T> storage;  // reused across calls: no page faults per call
         IcnnBlock<T>& blk = storage;
         Tape tape;
