@@ -218,6 +218,32 @@ TEST_CASE("bad configs are named before any training") {
     fs::remove_all("bad-out");
 }
 
+TEST_CASE("wgf em: Euler–Maruyama + KDE baselines on a config, JSON results") {
+    // OU from N(0, I): the reference law is the exact marginal at t = steps·τ = 0.2. With 2000
+    // particles in D = 2 the KDE's bias dominates: SymKL of order 0.01–0.1; a wrong drift sign or
+    // time scale gives > 0.5 (the marginal moves by ~0.3 standard deviations per 0.1 of time).
+    write("em.toml", kGood);
+    const std::string log = "test_wgf_em.log";
+    const int rc = std::system((std::string(WGF_TOOL) + " em em.toml --particles 500,2000 --eval 2000 --json em.json > " +
+                                log + " 2>&1").c_str());
+    std::ifstream in(log);
+    const std::string out(std::istreambuf_iterator<char>(in), {});
+    INFO(out);
+    REQUIRE(WIFEXITED(rc));
+    REQUIRE(WEXITSTATUS(rc) == 0);
+    const json j = read_json("em.json");
+    CHECK(j["reference"] == "ou-marginal");
+    CHECK(j["t"].get<double>() == doctest::Approx(0.2));
+    REQUIRE(j["runs"].size() == 2);
+    CHECK(j["runs"][1]["particles"] == 2000);
+    const double sym = j["runs"][1]["sym_kl"].get<double>();
+    CHECK(sym > -0.05);
+    CHECK(sym < 0.3);
+    std::remove("em.toml");
+    std::remove("em.json");
+    std::remove(log.c_str());
+}
+
 TEST_CASE("2-D mixture: the flow converges to the stationary mixture") {
     // π: 3 unit Gaussians with centres in [−3, 3]² (a fixed instance), ρ⁰ = N(0, 16 I), τ = 0.1,
     // 30 steps (t = 3). The start's SymKL to π is several nats; the reference reaches 0.056 (median)
