@@ -86,12 +86,30 @@ template <typename T>
 std::vector<T> Flow<T>::sample(Context& ctx, int k, std::int64_t n, Rng& rng, std::vector<double>* logp) const {
     WGF_CHECK(n > 0, "Flow::sample: n must be > 0, got " << n);
     WGF_CHECK(k >= 0 && k <= steps(), "Flow::sample: step " << k << " out of range [0, " << steps() << "]");
-    const std::vector<double> x0 = m_initial->sample(n, rng);
+    std::vector<double> x0;
+    if (logp) {
+        x0 = m_initial->sample_with_log_density(n, rng, *logp);
+    } else {
+        x0 = m_initial->sample(n, rng);
+    }
     std::vector<T> x(x0.begin(), x0.end());
     if (logp) {
-        // log ρ⁰ of the rounded starting points (what is actually pushed).
-        const std::vector<double> xr(x.begin(), x.end());
-        *logp = m_initial->log_density(xr);
+        // log ρ⁰ must be that of the rounded starting points (what is actually pushed): recompute it
+        // for the points that rounding to T moved (none when T = double or ρ⁰ samples in float).
+        const std::size_t D = static_cast<std::size_t>(dim());
+        std::vector<double> moved;
+        std::vector<std::size_t> which;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+            bool changed = false;
+            for (std::size_t d = 0; d < D; ++d) changed = changed || static_cast<double>(x[i * D + d]) != x0[i * D + d];
+            if (!changed) continue;
+            which.push_back(i);
+            for (std::size_t d = 0; d < D; ++d) moved.push_back(static_cast<double>(x[i * D + d]));
+        }
+        if (!which.empty()) {
+            const std::vector<double> lp = m_initial->log_density(moved);
+            for (std::size_t j = 0; j < which.size(); ++j) (*logp)[which[j]] = lp[j];
+        }
     }
     push(ctx, 0, k, x.data(), n, logp ? logp->data() : nullptr);
     return x;

@@ -3,7 +3,8 @@
 //              per step: f64 tau | ICNN record | u64 checksum   (each checksum covers all bytes before it)
 //   step file  "WGFSTEP\0" | u32 version=2 | u32 D | u32 step k | ρ⁰ record | f64 tau |
 //              u64 checksum | ICNN record | u64 checksum
-//   ρ⁰ record  u32 len | kind | u32 len | name | u32 D | u64 count | f64 params[count]   (wgf/initial.h)
+//   ρ⁰ record  u32 len | kind | u32 len | name | u32 D | u64 count | f64 params[count] | u64 len | blob
+//              (wgf/initial.h; blob: a "flow-end" ρ⁰'s source flow file, empty otherwise)
 // Version 1 (still read): the ρ⁰ record is a Gaussian's f64 mean[D] | f64 cov[D][D].
 // Both are written atomically (temporary file + fsync + rename), so a crash mid-write leaves the
 // previous file intact.
@@ -49,6 +50,8 @@ void put_initial(detail::BinaryWriter& w, const InitialDistribution& rho0) {
     w.put<std::uint32_t>(static_cast<std::uint32_t>(r.dim));
     w.put<std::uint64_t>(r.params.size());
     w.put_bytes(r.params.data(), r.params.size() * sizeof(double));
+    w.put<std::uint64_t>(r.blob.size());
+    w.put_bytes(r.blob.data(), r.blob.size());
 }
 
 InitialRecord get_initial_record(detail::BinaryReader& rd, std::uint32_t version, std::uint32_t D) {
@@ -69,6 +72,11 @@ InitialRecord get_initial_record(detail::BinaryReader& rd, std::uint32_t version
               rd.source() << ": the initial distribution claims " << count << " parameters, more than the file holds");
     r.params.resize(static_cast<std::size_t>(count));
     rd.get_bytes(r.params.data(), r.params.size() * sizeof(double), "rho0 parameters");
+    const auto blob = rd.get<std::uint64_t>("rho0 embedded data size");
+    WGF_CHECK(blob <= rd.remaining(), rd.source() << ": the initial distribution claims " << blob
+                                                  << " bytes of embedded data, more than the file holds");
+    r.blob.resize(static_cast<std::size_t>(blob));
+    rd.get_bytes(r.blob.data(), r.blob.size(), "rho0 embedded data");
     return r;
 }
 
@@ -107,6 +115,11 @@ bool file_exists(const std::string& path) {
 
 template <typename T>
 void Flow<T>::save(const std::string& path) const {
+    detail::write_file_atomic(path, to_bytes());
+}
+
+template <typename T>
+std::string Flow<T>::to_bytes() const {
     detail::BinaryWriter w;
     w.put_bytes(kFlowMagic, 8);
     w.put<std::uint32_t>(kVersion);
@@ -119,13 +132,18 @@ void Flow<T>::save(const std::string& path) const {
         icnn_write(w, m_maps[static_cast<std::size_t>(k)]);
         w.put_checksum();
     }
-    detail::write_file_atomic(path, w.bytes());
+    return w.bytes();
 }
 
 template <typename T>
 Flow<T> Flow<T>::load(const std::string& path, std::shared_ptr<const InitialDistribution> user_initial) {
-    const std::string bytes = detail::read_file(path);
-    detail::BinaryReader rd(bytes, "flow file '" + path + "'");
+    return from_bytes(detail::read_file(path), "flow file '" + path + "'", std::move(user_initial));
+}
+
+template <typename T>
+Flow<T> Flow<T>::from_bytes(const std::string& bytes, const std::string& source,
+                            std::shared_ptr<const InitialDistribution> user_initial) {
+    detail::BinaryReader rd(bytes, source);
     const std::uint32_t version = check_magic(rd, kFlowMagic, "wgf flow file");
     const auto D = rd.get<std::uint32_t>("dim");
     const auto K = rd.get<std::uint32_t>("steps");
@@ -210,6 +228,8 @@ Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const Initia
 #define WGF_INSTANTIATE(T)                                                       \
     template void Flow<T>::save(const std::string&) const;                      \
     template Flow<T> Flow<T>::load(const std::string&, std::shared_ptr<const InitialDistribution>); \
+    template std::string Flow<T>::to_bytes() const;                             \
+    template Flow<T> Flow<T>::from_bytes(const std::string&, const std::string&, std::shared_ptr<const InitialDistribution>); \
     template std::string Flow<T>::step_path(const std::string&, int);           \
     template std::string Flow<T>::save_step(const std::string&, int) const;     \
     template Flow<T> Flow<T>::load_steps(const std::string&, std::shared_ptr<const InitialDistribution>);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "wgf/error.h"
+#include "wgf/flow.h"
 #include "wgf/metrics.h"
 
 namespace wgf {
@@ -23,6 +24,13 @@ std::vector<double> InitialDistribution::log_density(const std::vector<double>& 
     std::vector<double> out(x.size() / D);
     log_density(x.data(), static_cast<std::int64_t>(out.size()), out.data());
     return out;
+}
+
+std::vector<double> InitialDistribution::sample_with_log_density(std::int64_t n, Rng& rng,
+                                                                 std::vector<double>& logp) const {
+    std::vector<double> x = sample(n, rng);
+    logp = log_density(x);
+    return x;
 }
 
 // ---- GaussianMixture -------------------------------------------------------------------------------
@@ -238,6 +246,7 @@ std::shared_ptr<const InitialDistribution> make_initial(const InitialRecord& r) 
         return std::make_shared<UniformBox>(std::vector<double>(r.params.begin(), r.params.begin() + D),
                                             std::vector<double>(r.params.begin() + D, r.params.end()));
     }
+    if (r.kind == "flow-end") return detail::make_flow_end(r);
     if (r.kind == "user")
         WGF_FAIL("the flow starts from the user-defined distribution '"
                  << r.name << "' (D = " << r.dim << "), which only the program that defined it can rebuild: pass it to "

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -82,6 +83,10 @@ public:
     /// user_initial: the distribution to use when the file's ρ⁰ is a UserDistribution (its name and
     /// D must match); ignored otherwise.
     static Flow load(const std::string& path, std::shared_ptr<const InitialDistribution> user_initial = nullptr);
+    /// The flow file's bytes, and a flow from them (`source` names them in errors).
+    std::string to_bytes() const;
+    static Flow from_bytes(const std::string& bytes, const std::string& source,
+                           std::shared_ptr<const InitialDistribution> user_initial = nullptr);
 
     /// Checkpoint of step k alone: `dir`/step-KKKKK.wgfstep (ρ⁰, τ_k, map k), written atomically.
     /// Returns the path.
@@ -97,5 +102,39 @@ private:
     std::vector<Icnn<T>> m_maps;
     std::vector<double> m_tau;
 };
+
+/// ρ^step of another flow as a ρ⁰ ("the end of another flow"): samples pushed through its maps with
+/// exact log-densities along the traces, and log-densities at any point through its inverse maps
+/// (NaN where an inversion does not converge). It owns a copy of the source flow and a host Context
+/// for these computations; its record embeds the whole source flow, so that a flow starting from it
+/// is self-contained in its files.
+template <typename T>
+class FlowEnd : public InitialDistribution {
+public:
+    /// step −1: the source's last step. host_threads: threads of its host Context (0: all cores).
+    explicit FlowEnd(Flow<T> source, int step = -1, int host_threads = 0);
+    /// ρ^step of the flow saved at `path` (a Flow<T> file of either precision).
+    static FlowEnd load(const std::string& path, int step = -1, int host_threads = 0);
+    int dim() const override { return m_flow->dim(); }
+    int step() const { return m_step; }
+    const Flow<T>& source() const { return *m_flow; }
+    std::vector<double> sample(std::int64_t n, Rng& rng) const override;
+    std::vector<double> sample_with_log_density(std::int64_t n, Rng& rng, std::vector<double>& logp) const override;
+    void log_density(const double* x, std::int64_t n, double* out) const override;
+    using InitialDistribution::log_density;
+    std::string describe() const override;
+    InitialRecord record() const override;
+
+private:
+    std::shared_ptr<const Flow<T>> m_flow;
+    int m_step;
+    std::shared_ptr<Context> m_ctx;
+    std::shared_ptr<std::mutex> m_mutex;  // one computation at a time on m_ctx
+};
+
+namespace detail {
+/// The FlowEnd a "flow-end" record describes (used by make_initial).
+std::shared_ptr<const InitialDistribution> make_flow_end(const InitialRecord& record);
+}  // namespace detail
 
 }  // namespace wgf

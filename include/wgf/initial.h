@@ -1,7 +1,8 @@
 // wgf/initial.h — ρ⁰, the law a flow starts from: exact samples and an exact log-density, in host
 // memory and double precision, plus how it is recorded in flow and step files (docs/FORMATS.md).
 //
-// Built in: Gaussian (wgf/metrics.h), GaussianMixture, UniformBox, and UserDistribution (a sampler
+// Built in: Gaussian (wgf/metrics.h), GaussianMixture, UniformBox, FlowEnd (ρ^k of another flow,
+// wgf/flow.h), and UserDistribution (a sampler
 // and a log-density given as callbacks; saved by name only, so a flow that starts from one is loaded
 // by handing the same distribution back to Flow::load / load_steps).
 #pragma once
@@ -19,12 +20,13 @@ namespace wgf {
 /// How a ρ⁰ is stored: a kind, a name (UserDistribution), parameters. Two flows start from the same
 /// ρ⁰ when their records are equal.
 struct InitialRecord {
-    std::string kind;            ///< "gaussian", "gaussian-mixture", "uniform-box" or "user"
+    std::string kind;            ///< "gaussian", "gaussian-mixture", "uniform-box", "flow-end" or "user"
     std::string name;            ///< "user": the name the program gave; empty otherwise
     std::int32_t dim = 0;
     std::vector<double> params;  ///< kind-specific, docs/FORMATS.md
+    std::string blob;            ///< "flow-end": the source flow's file bytes; empty otherwise
     bool operator==(const InitialRecord& o) const {
-        return kind == o.kind && name == o.name && dim == o.dim && params == o.params;
+        return kind == o.kind && name == o.name && dim == o.dim && params == o.params && blob == o.blob;
     }
     bool operator!=(const InitialRecord& o) const { return !(*this == o); }
 };
@@ -39,6 +41,9 @@ public:
     virtual void log_density(const double* x, std::int64_t n, double* out) const = 0;
     /// The same for x.size() / D points (x.size() must be a multiple of D).
     std::vector<double> log_density(const std::vector<double>& x) const;
+    /// n samples and their log-densities; by default sample() then log_density(), cheaper for
+    /// distributions that know the density of what they sample (FlowEnd: along the traces).
+    virtual std::vector<double> sample_with_log_density(std::int64_t n, Rng& rng, std::vector<double>& logp) const;
     /// One line for logs and errors, e.g. "Gaussian N(mean, cov) in D = 2".
     virtual std::string describe() const = 0;
     virtual InitialRecord record() const = 0;

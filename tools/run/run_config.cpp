@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "wgf/error.h"
+#include "wgf/flow.h"
 #include "wgf/metrics.h"
 #include "wgf/random.h"
 
@@ -272,6 +273,12 @@ auto checked(Section& s, const std::string& key, F&& make) -> decltype(make()) {
     }
 }
 
+// An input file named in the config: relative to the config file's folder unless absolute.
+std::string input_path(const std::string& config, const std::string& p) {
+    if (p.empty() || std::filesystem::path(p).is_absolute()) return p;
+    return (std::filesystem::path(config).parent_path() / p).lexically_normal().string();
+}
+
 }  // namespace
 
 RunConfig load_run_config(const std::string& path, const std::vector<std::string>& overrides) {
@@ -357,7 +364,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
 
     // [initial]
     Section ini = section(root, "initial", path, true);
-    const std::string kind = ini.required_str("kind", {"gaussian", "gaussian-mixture", "uniform-box"});
+    const std::string kind = ini.required_str("kind", {"gaussian", "gaussian-mixture", "uniform-box", "flow-end"});
     if (kind == "gaussian") {
         const std::vector<double> mean = ini.vector("mean", D, 0.0);
         if (ini.has("cov") && ini.has("variance")) ini.fail("variance", "give either cov or variance, not both");
@@ -368,6 +375,14 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
         std::vector<double> w, mu, cov;
         read_mixture(ini, D, w, mu, cov);
         cfg.initial = checked(ini, "means", [&] { return std::make_shared<const wgf::GaussianMixture>(w, mu, cov, D); });
+    } else if (kind == "flow-end") {
+        if (!ini.has("path")) ini.fail("path", "missing (required): the flow file (.wgfflow) whose end starts this flow");
+        const std::string file = input_path(path, ini.str("path", ""));
+        const int step = static_cast<int>(ini.integer("step", -1, -1, 1000000000));
+        cfg.initial = checked(ini, "path", [&] {
+            return std::make_shared<const wgf::FlowEnd<double>>(wgf::Flow<double>::load(file), step, cfg.threads);
+        });
+        if (cfg.initial->dim() != D) ini.fail("path", "the flow in '" + file + "' has D = " + std::to_string(cfg.initial->dim()) + ", [flow] dim is " + std::to_string(D));
     } else {
         const std::vector<double> lo = ini.vector("lower", D), hi = ini.vector("upper", D);
         cfg.initial = checked(ini, "lower", [&] { return std::make_shared<const wgf::UniformBox>(lo, hi); });
@@ -457,7 +472,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     std::sort(cfg.at_steps.begin(), cfg.at_steps.end());
     cfg.at_steps.erase(std::unique(cfg.at_steps.begin(), cfg.at_steps.end()), cfg.at_steps.end());
     cfg.samples = out.integer("samples", 4096, 0, 100000000);
-    cfg.points = out.str("points", "");
+    cfg.points = input_path(path, out.str("points", ""));
     cfg.metrics = out.boolean("metrics", true);
     cfg.metric_samples = out.integer("metric_samples", 4096, 2, 100000000);
     cfg.save_flow = out.boolean("save_flow", true);
