@@ -2,6 +2,7 @@
 // wgf/detail/adam_update.h, run by src/host/adam_host.cpp and src/cuda/adam_cuda.cu. On a Cuda
 // context the moments m, v live in one device allocation of 2·size elements (m_device).
 #include "wgf/adam.h"
+#include "context_access.h"
 
 #include <algorithm>
 #include <cmath>
@@ -100,7 +101,7 @@ void Adam<T>::step(T* params, const T* grad) {
     }
 #ifdef WGF_WITH_CUDA
     T* m = static_cast<T*>(m_device);
-    detail::adam_step_cuda(*m_ctx->cuda_state(), m_size, m_opt, m_t, params, grad, m, m + m_size);
+    detail::adam_step_cuda(*detail::cuda_state(*m_ctx), m_size, m_opt, m_t, params, grad, m, m + m_size);
 #endif
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include "context_access.h"
 
 #include "host/icnn_host.h"
 #include "wgf/context.h"
@@ -17,7 +18,7 @@ namespace detail {
 template <typename T>
 std::int64_t count_nonfinite(Context& ctx, const T* p, std::int64_t count) {
 #ifdef WGF_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda) return count_nonfinite_cuda(*ctx.cuda_state(), p, count);
+    if (ctx.backend() == Backend::Cuda) return count_nonfinite_cuda(*detail::cuda_state(ctx), p, count);
 #endif
     (void)ctx;
     return count_nonfinite_host(p, count);

@@ -1,6 +1,7 @@
 // icnn.cpp — icnn_eval: argument checks (always on), then the backend switch. The math lives in
 // src/host/icnn_host.cpp (reference) and src/cuda/ (fast path).
 #include "wgf/icnn.h"
+#include "context_access.h"
 
 #include <vector>
 
@@ -38,7 +39,7 @@ void icnn_eval(Context& ctx, const IcnnShape& shape, const T* params, const T* x
         return;
     }
 #ifdef WGF_WITH_CUDA
-    detail::icnn_eval_cuda(*ctx.cuda_state(), shape, params, x, n, out);
+    detail::icnn_eval_cuda(*detail::cuda_state(ctx), shape, params, x, n, out);
 #else
     WGF_FAIL("icnn_eval: backend cuda is not built");
 #endif
@@ -84,7 +85,7 @@ void icnn_project(Context& ctx, const IcnnShape& shape, T* params) {
         return;
     }
 #ifdef WGF_WITH_CUDA
-    detail::icnn_project_cuda(*ctx.cuda_state(), shape, params);
+    detail::icnn_project_cuda(*detail::cuda_state(ctx), shape, params);
 #else
     WGF_FAIL("icnn_project: backend cuda is not built");
 #endif

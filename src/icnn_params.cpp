@@ -1,5 +1,6 @@
 // icnn_params.cpp — IcnnShape, IcnnLayout (the parameter buffer layout documented in wgf/icnn.h),
 // the reference initialisation, the convexity projection and the nominal flop model.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <sstream>
@@ -103,6 +104,14 @@ Icnn<T> Icnn<T>::random(const IcnnShape& shape, std::uint64_t seed, bool project
     for (int j = 0; j < WL; ++j) p[lay.c + static_cast<std::size_t>(j)] = static_cast<T>(rng.normal() / std::sqrt(double(WL)));
     if (project) net.project();
     return net;
+}
+
+template <typename T>
+void Icnn<T>::set_params(const std::vector<T>& p) {
+    WGF_CHECK(p.size() == m_params.size(), "Icnn::set_params: " << p.size() << " values for a network of "
+                                                                << m_params.size() << " parameters ("
+                                                                << m_shape.describe() << ")");
+    std::copy(p.begin(), p.end(), m_params.begin());
 }
 
 template <typename T>

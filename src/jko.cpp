@@ -116,7 +116,7 @@ Icnn<T> identity_icnn(const IcnnShape& shape, std::uint64_t seed, double noise) 
     WGF_CHECK(shape.widths[0] >= D, "identity_icnn: the first layer needs width >= D (" << shape.widths[0] << " < " << D
                                                                                        << ")");
     Icnn<T> net = Icnn<T>::random(shape, seed, /*project=*/false);
-    for (auto& p : net.params()) p = static_cast<T>(p * noise);
+    for (std::size_t i = 0; i < net.size(); ++i) net.data()[i] = static_cast<T>(net.data()[i] * noise);
     net.project();
     const IcnnLayout& lay = net.layout();
     T* p = net.data();

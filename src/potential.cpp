@@ -5,6 +5,7 @@
 // host through staging copies on a Cuda context: y [n][D] is downloaded, the host code runs,
 // value [n] / grad [n][D] are uploaded.
 #include "wgf/potential.h"
+#include "context_access.h"
 
 #include <algorithm>
 #include <cmath>
@@ -86,7 +87,7 @@ void eval_via_host(Context& ctx, const char* who, int D, const T* y, std::int64_
 std::vector<const double*> device_arrays(Context& ctx, detail::PotentialDeviceCache& cache,
                                          std::initializer_list<const std::vector<double>*> arrays) {
     std::lock_guard<std::mutex> lock(cache.mutex);
-    detail::CudaState& st = *ctx.cuda_state();
+    detail::CudaState& st = *detail::cuda_state(ctx);
     auto& copies = cache.arrays[detail::cuda_state_device(st)];
     if (copies.empty())
         for (const std::vector<double>* a : arrays) copies.push_back(detail::upload_doubles_cuda(st, *a));
@@ -133,7 +134,7 @@ void QuadraticPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* va
     if (ctx.backend() == Backend::Cuda) {
         check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad);
         const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
-        detail::quadratic_eval_cuda(*ctx.cuda_state(), m_dim, dev[0], dev[1], y, n, value, grad);
+        detail::quadratic_eval_cuda(*detail::cuda_state(ctx), m_dim, dev[0], dev[1], y, n, value, grad);
         return;
     }
 #endif
@@ -201,7 +202,7 @@ void GaussianMixturePotential<T>::eval(Context& ctx, const T* y, std::int64_t n,
     if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {  // larger D: host staging below
         check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad);
         const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
-        detail::mixture_eval_cuda(*ctx.cuda_state(), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
+        detail::mixture_eval_cuda(*detail::cuda_state(ctx), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
                                   grad);
         return;
     }

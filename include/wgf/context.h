@@ -21,6 +21,7 @@ Backend default_backend();
 
 namespace detail {
 struct CudaState;  // defined in src/cuda/ (device, stream, library handles, scratch memory)
+struct ContextAccess;  // private to the library (src/context_access.h)
 struct CudaStateDeleter {
     void operator()(CudaState* state) const;  // defined in src/context.cpp
 };
@@ -46,10 +47,9 @@ public:
     /// Waits for all work queued on this context (no-op on Host).
     void synchronize();
 
-    /// Backend state for the CUDA implementation (nullptr on Host). Not for users.
-    detail::CudaState* cuda_state() const { return m_cuda.get(); }
-
 private:
+    friend struct detail::ContextAccess;  // the backends reach the CUDA state through it (src/context_access.h)
+
     Backend m_backend;
     int m_host_threads;
     std::unique_ptr<detail::CudaState, detail::CudaStateDeleter> m_cuda;

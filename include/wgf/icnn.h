@@ -78,8 +78,11 @@ public:
     std::size_t size() const { return m_params.size(); }
     T* data() { return m_params.data(); }
     const T* data() const { return m_params.data(); }
-    std::vector<T>& params() { return m_params; }
+    /// The parameters in the documented layout; read-only, so that the buffer keeps its size (write
+    /// through data() or set_params()).
     const std::vector<T>& params() const { return m_params; }
+    /// Replace every parameter; throws wgf::Error unless p.size() == size().
+    void set_params(const std::vector<T>& p);
 
     /// Clamp C_l and c to ≥ 0 (the convexity projection).
     void project();

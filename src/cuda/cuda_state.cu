@@ -4,6 +4,7 @@
 // (default 1024 MiB); calls split their batch into chunks of points that fit. Tests use a small value
 // to exercise chunking.
 #include <cstdio>
+#include "context_access.h"
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -183,8 +184,8 @@ void device_memset_zero(void* dst, std::size_t bytes) {
 }
 
 ContextDeviceScope::ContextDeviceScope(const Context& ctx) {
-    if (ctx.backend() != Backend::Cuda || ctx.cuda_state() == nullptr) return;
-    const int device = ctx.cuda_state()->device;
+    if (ctx.backend() != Backend::Cuda || detail::cuda_state(ctx) == nullptr) return;
+    const int device = detail::cuda_state(ctx)->device;
     WGF_CUDA_CHECK(cudaGetDevice(&m_previous));
     if (m_previous == device) {
         m_previous = -1;  // nothing to restore

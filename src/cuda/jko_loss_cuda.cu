@@ -12,6 +12,7 @@
 // accumulates over chunks (β = 1 in its GEMMs). Loss sums are reduced in double in a fixed order and
 // fetched once at the end with the lowest failing point: results are deterministic.
 #include <algorithm>
+#include "context_access.h"
 #include <cstring>
 #include <limits>
 #include <string>
@@ -143,7 +144,7 @@ struct LossSpec {
 template <typename T>
 void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout, const T* params, const T* x,
                  std::int64_t n0, int P, const LossSpec<T>& spec, T* dparams, const TrainWorkspace<T>& ws) {
-    CudaState& st = *ctx.cuda_state();
+    CudaState& st = *detail::cuda_state(ctx);
     const int D = shape.dim, r = shape.rank, L = shape.depth(), DD = D * D, PD = P * D;
     const T s = static_cast<T>(shape.strong_convexity);
     const cublasHandle_t cb = st.cublas;
@@ -305,7 +306,7 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
 template <typename T>
 std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
                              const LossSpec<T>& spec, T* dparams, const char* who) {
-    CudaState& st = *ctx.cuda_state();
+    CudaState& st = *detail::cuda_state(ctx);
     CudaDeviceGuard guard(st.device);
     const IcnnLayout layout(shape);
     const bool jko = spec.potential != nullptr;

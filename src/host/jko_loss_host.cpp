@@ -15,7 +15,7 @@
 #include "icnn_host.h"
 #include "denormals.h"
 #include "wgf/error.h"
-#include "wgf/tape.h"
+#include "tape.h"
 
 namespace wgf {
 namespace detail {

@@ -1,4 +1,4 @@
-// wgf/tape.h — a small reverse-mode tape over batched ops. Each op runs its forward computation
+// tape.h (private) — a small reverse-mode tape over batched ops. Each op runs its forward computation
 // when it is recorded and leaves a backward rule (a closure over the buffers it needs); backward()
 // replays the rules in reverse order. Ops are batched over points: there is no per-scalar graph.
 // The training losses (wgf/jko_loss.h) record the ICNN forward, gradient recursion, ∇q, ∇ψ
