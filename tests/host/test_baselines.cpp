@@ -7,23 +7,11 @@
 #include <vector>
 
 #include "errors.h"
+#include "moments.h"
 #include "wgf/wgf.h"
 
 using namespace wgf;
 using namespace wgf_test;
-
-namespace {
-void moments(const std::vector<double>& x, int D, std::vector<double>& mean, std::vector<double>& cov) {
-    const std::size_t n = x.size() / D;
-    mean.assign(D, 0.0);
-    cov.assign(static_cast<std::size_t>(D * D), 0.0);
-    for (std::size_t p = 0; p < n; ++p)
-        for (int i = 0; i < D; ++i) mean[i] += x[p * D + i] / n;
-    for (std::size_t p = 0; p < n; ++p)
-        for (int i = 0; i < D; ++i)
-            for (int j = 0; j < D; ++j) cov[i * D + j] += (x[p * D + i] - mean[i]) * (x[p * D + j] - mean[j]) / n;
-}
-}  // namespace
 
 TEST_CASE("Euler–Maruyama reaches the exact OU marginal (moments)") {
     const std::vector<double> A = {1.5, 0.4, 0.4, 1.0}, m = {1.0, -0.5};

@@ -16,6 +16,7 @@
 
 #include "binary_io.h"
 #include "errors.h"
+#include "moments.h"
 #include "icnn_io.h"
 #include "wgf/wgf.h"
 
@@ -55,17 +56,6 @@ double integrate(const InitialDistribution& d, double a, double b, int m) {
     return s;
 }
 
-// Sample mean and covariance of x [n][D].
-void moments(const std::vector<double>& x, int D, std::vector<double>& mean, std::vector<double>& cov) {
-    const std::size_t n = x.size() / D;
-    mean.assign(D, 0.0);
-    cov.assign(static_cast<std::size_t>(D * D), 0.0);
-    for (std::size_t p = 0; p < n; ++p)
-        for (int i = 0; i < D; ++i) mean[i] += x[p * D + i] / n;
-    for (std::size_t p = 0; p < n; ++p)
-        for (int i = 0; i < D; ++i)
-            for (int j = 0; j < D; ++j) cov[i * D + j] += (x[p * D + i] - mean[i]) * (x[p * D + j] - mean[j]) / n;
-}
 
 // The mixture's exact mean Σ w μ and covariance Σ w (Σ_k + μ_k μ_kᵀ) − m mᵀ.
 void mixture_moments(const GaussianMixture& g, std::vector<double>& mean, std::vector<double>& cov) {
