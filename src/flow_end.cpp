@@ -11,6 +11,7 @@ namespace wgf {
 template <typename T>
 FlowEnd<T>::FlowEnd(Flow<T> source, int step, int host_threads)
     : m_flow(std::make_shared<const Flow<T>>(std::move(source))),
+      m_bytes(std::make_shared<const std::string>(m_flow->to_bytes())),
       m_step(step < 0 ? m_flow->steps() : step),
       m_ctx(std::make_shared<Context>(Backend::Host, host_threads)),
       m_mutex(std::make_shared<std::mutex>()) {
@@ -63,7 +64,7 @@ InitialRecord FlowEnd<T>::record() const {
     r.kind = "flow-end";
     r.dim = dim();
     r.params = {static_cast<double>(sizeof(T)), static_cast<double>(m_step)};
-    r.blob = m_flow->to_bytes();
+    r.blob = *m_bytes;
     return r;
 }
 

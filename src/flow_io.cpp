@@ -43,8 +43,17 @@ std::string get_string(detail::BinaryReader& rd, const char* what) {
     return s;
 }
 
-void put_initial(detail::BinaryWriter& w, const InitialDistribution& rho0) {
-    const InitialRecord r = rho0.record();
+// A record whose embedded data (a "flow-end" source flow, possibly megabytes) is replaced by its
+// digest: what step files after step 0 store, so that checkpoints do not repeat the source flow.
+InitialRecord digest_form(InitialRecord r) {
+    if (r.blob.empty()) return r;
+    std::ostringstream os;
+    os << "fnv1a64:" << std::hex << detail::fnv1a64(r.blob.data(), r.blob.size()) << ":" << std::dec << r.blob.size();
+    r.blob = os.str();
+    return r;
+}
+
+void put_initial(detail::BinaryWriter& w, const InitialRecord& r) {
     put_string(w, r.kind);
     put_string(w, r.name);
     w.put<std::uint32_t>(static_cast<std::uint32_t>(r.dim));
@@ -125,7 +134,7 @@ std::string Flow<T>::to_bytes() const {
     w.put<std::uint32_t>(kVersion);
     w.put<std::uint32_t>(static_cast<std::uint32_t>(dim()));
     w.put<std::uint32_t>(static_cast<std::uint32_t>(steps()));
-    put_initial(w, *m_initial);
+    put_initial(w, m_initial->record());
     w.put_checksum();
     for (int k = 0; k < steps(); ++k) {
         w.put<double>(m_tau[static_cast<std::size_t>(k)]);
@@ -181,7 +190,9 @@ std::string Flow<T>::save_step(const std::string& dir, int k) const {
     w.put<std::uint32_t>(kVersion);
     w.put<std::uint32_t>(static_cast<std::uint32_t>(dim()));
     w.put<std::uint32_t>(static_cast<std::uint32_t>(k));
-    put_initial(w, *m_initial);
+    // Step 0 holds ρ⁰'s full record; later steps its digest form (same check on resume, no copies of a
+    // flow-end source in every step file).
+    put_initial(w, k == 0 ? m_initial->record() : digest_form(m_initial->record()));
     w.put<double>(m_tau[static_cast<std::size_t>(k)]);
     w.put_checksum();
     icnn_write(w, m_maps[static_cast<std::size_t>(k)]);
@@ -218,7 +229,8 @@ Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const Initia
             first = record;
             have_initial = true;
         } else {
-            WGF_CHECK(record == first, rd.source() << ": initial distribution differs from step 0's");
+            WGF_CHECK(record == digest_form(first) || record == first,
+                      rd.source() << ": initial distribution differs from step 0's");
         }
         flow.push_back(std::move(net), tau);
     }

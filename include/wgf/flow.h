@@ -127,6 +127,7 @@ public:
 
 private:
     std::shared_ptr<const Flow<T>> m_flow;
+    std::shared_ptr<const std::string> m_bytes;  // the source's flow file, serialised once (its record)
     int m_step;
     std::shared_ptr<Context> m_ctx;
     std::shared_ptr<std::mutex> m_mutex;  // one computation at a time on m_ctx

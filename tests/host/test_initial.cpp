@@ -353,6 +353,21 @@ TEST_CASE("FlowEnd: ρ^k of another flow as ρ⁰ — trace and inverse densitie
     CHECK(b2.initial().record() == end->record());
     check_same_density(b, b2, {0.1, 0.1, 2.0, -1.0});
     std::remove("test_flow_end.wgfflow");
+    // Checkpoints: step 0 embeds the source, later steps only its digest; resume checks both.
+    remove_tree("test_flow_end_steps");
+    const Flow<double> c = flow_from(end, 2);
+    for (int k = 0; k < 2; ++k) c.save_step("test_flow_end_steps", k);
+    const std::size_t size0 = read_bytes(Flow<double>::step_path("test_flow_end_steps", 0)).size();
+    const std::size_t size1 = read_bytes(Flow<double>::step_path("test_flow_end_steps", 1)).size();
+    CHECK(size0 > size1 + end->record().blob.size() - 64);
+    const Flow<double> c2 = Flow<double>::load_steps("test_flow_end_steps");
+    CHECK(c2.steps() == 2);
+    CHECK(c2.initial().record() == end->record());
+    // A later step written from another source flow is refused.
+    const Flow<double> other = flow_from(std::make_shared<const FlowEnd<double>>(flow_from(std::make_shared<GaussianMixture>(mixture_2d()), 1)), 2);
+    other.save_step("test_flow_end_steps", 1);
+    CHECK(contains(error_of([] { (void)Flow<double>::load_steps("test_flow_end_steps"); }), "initial distribution differs from step 0's"));
+    remove_tree("test_flow_end_steps");
     // Float flows continue from double ones: ρ⁰ log-densities are those of the rounded points.
     Flow<float> f(end);
     f.push_back(identity_icnn<float>(IcnnShape::uniform(2, 8, 2, 2), 9, 0.2), 0.1);
