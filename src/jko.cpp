@@ -220,11 +220,10 @@ template <typename T>
 std::string JkoSolver<T>::where_failed(int step, int iteration) const {
     std::ostringstream os;
     os << "JkoSolver: step " << step << " (from t = " << step * m_opt.tau << "), iteration " << iteration << ": ";
-    if (!m_opt.checkpoint_dir.empty())
+    if (!m_opt.checkpoint_dir.empty() && step > 0)
         os << "(the checkpoints in '" << m_opt.checkpoint_dir << "' up to step " << step - 1 << " are kept) ";
     return os.str();
 }
-
 
 template <typename T>
 void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepReport&)>& on_step) {
