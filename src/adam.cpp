@@ -12,6 +12,7 @@
 #include "host/adam_host.h"
 #include "count_nonfinite.h"
 #include "host/icnn_host.h"
+#include "device_memory.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
 

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "device_memory.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
 #include "wgf/host_blas.h"

@@ -99,6 +99,24 @@ void GaussianMixture::log_density(const double* x, std::int64_t n, double* out) 
     }
 }
 
+std::vector<int> GaussianMixture::most_likely_component(const double* x, std::int64_t n) const {
+    WGF_CHECK(n >= 0 && (n == 0 || x != nullptr), "GaussianMixture::most_likely_component: bad input (n = " << n << ")");
+    const std::size_t K = m_parts.size(), N = static_cast<std::size_t>(n);
+    std::vector<int> best(N, 0);
+    std::vector<double> best_score(N, -std::numeric_limits<double>::infinity()), score(N);
+    for (std::size_t k = 0; k < K; ++k) {
+        if (n > 0) m_parts[k]->log_density(x, n, score.data());
+        for (std::size_t p = 0; p < N; ++p) {
+            const double v = score[p] + std::log(m_weights[k]);
+            if (v > best_score[p]) {
+                best_score[p] = v;
+                best[p] = static_cast<int>(k);
+            }
+        }
+    }
+    return best;
+}
+
 std::string GaussianMixture::describe() const {
     std::ostringstream os;
     os << "Gaussian mixture of " << m_weights.size() << " components in D = " << m_dim;

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "device_memory.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
 #include "wgf/jko_loss.h"
@@ -48,10 +49,20 @@ public:
     void store(Icnn<T>& net) const {
         if (m_cuda) m_params.download(net.data(), net.size());
     }
+    /// sum += the current parameters (host arithmetic in double; on Cuda through a download).
+    void accumulate(const Icnn<T>& net, std::vector<double>& sum) {
+        const T* p = net.data();
+        if (m_cuda) {
+            m_host_copy.resize(net.size());
+            m_params.download(m_host_copy.data(), m_host_copy.size());
+            p = m_host_copy.data();
+        }
+        for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += static_cast<double>(p[i]);
+    }
 
 private:
     bool m_cuda;
-    std::vector<T> m_grad_host;
+    std::vector<T> m_grad_host, m_host_copy;
     DeviceBuffer<T> m_params, m_grad, m_batch;
 };
 
@@ -94,10 +105,15 @@ void JkoOptions::validate() const {
         WGF_CHECK(piece.first >= 1 && std::isfinite(piece.second) && piece.second > 0,
                   "JkoOptions: lr_schedule entries need steps >= 1 and lr > 0, got {" << piece.first << ", "
                                                                                        << piece.second << "}");
+    WGF_CHECK(std::isfinite(lr_end_ratio) && lr_end_ratio > 0 && lr_end_ratio <= 1,
+              "JkoOptions: lr_end_ratio must be in (0, 1], got " << lr_end_ratio);
+    WGF_CHECK(std::isfinite(average_tail) && average_tail >= 0 && average_tail <= 1,
+              "JkoOptions: average_tail must be in [0, 1], got " << average_tail);
     WGF_CHECK(weight_decay >= 0 && pretrain_weight_decay >= 0, "JkoOptions: weight decays must be >= 0");
     WGF_CHECK(pretrain_iterations >= 0, "JkoOptions: pretrain_iterations must be >= 0");
     WGF_CHECK(std::isfinite(pretrain_lr) && pretrain_lr > 0, "JkoOptions: pretrain_lr must be > 0");
     WGF_CHECK(pool_size >= 0, "JkoOptions: pool_size must be >= 0");
+    WGF_CHECK(!carry_pool || sample_pool, "JkoOptions: carry_pool needs sample_pool (a pool to carry)");
 }
 
 double JkoOptions::lr_at(int step) const {
@@ -108,6 +124,14 @@ double JkoOptions::lr_at(int step) const {
         start += piece.first;
     }
     return lr_schedule.back().second;
+}
+
+double JkoOptions::lr_at(int step, int iteration) const {
+    const double base = lr_at(step);
+    if (lr_end_ratio == 1.0 || iterations <= 1) return base;
+    const double progress = static_cast<double>(iteration) / (iterations - 1);  // 0 … 1
+    const double cosine = 0.5 * (1.0 + std::cos(3.14159265358979323846 * progress));  // 1 … 0
+    return base * (lr_end_ratio + (1.0 - lr_end_ratio) * cosine);
 }
 
 template <typename T>
@@ -235,6 +259,8 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
     const std::int64_t pool_n = m_opt.pool_size > 0 ? m_opt.pool_size : 16 * N;
     std::vector<T> batch(static_cast<std::size_t>(N * D));
     const JkoLossOptions lo{m_opt.tau, m_opt.beta};
+    std::vector<T> carried;  // carry_pool: the pool of ρ^k, pushed one map per step
+    int carried_at = -1;
     for (int k = flow.steps(); k < m_opt.steps; ++k) {
         const auto t0 = std::chrono::steady_clock::now();
         JkoStepReport rep;
@@ -250,12 +276,27 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         std::vector<T> pool;
         std::vector<std::int64_t> order;
         std::size_t cursor = 0;
-        if (m_opt.sample_pool) {
+        if (m_opt.sample_pool && m_opt.carry_pool) {
+            if (carried_at < 0) {  // first step of this run (also after a resume): the same ρ⁰ points
+                Rng pool_rng = stream(m_opt.seed, 3, 0);
+                carried = flow.sample(*m_ctx, k, pool_n, pool_rng);
+            } else {
+                flow.push(*m_ctx, carried_at, k, carried.data(), pool_n);
+            }
+            carried_at = k;
+            pool.swap(carried);  // trained on below, handed back after the step
+        } else if (m_opt.sample_pool) {
             pool = flow.sample(*m_ctx, k, pool_n, rng);
+        }
+        if (m_opt.sample_pool) {
             order.resize(static_cast<std::size_t>(pool_n));
             std::iota(order.begin(), order.end(), 0);
             cursor = order.size();
         }
+        const int averaged = m_opt.average_tail > 0
+                                 ? std::max(1, static_cast<int>(std::ceil(m_opt.average_tail * m_opt.iterations)))
+                                 : 0;
+        std::vector<double> param_sum(averaged > 0 ? net.size() : 0, 0.0);
         for (int it = 0; it < m_opt.iterations; ++it) {
             if (m_opt.sample_pool) {
                 // Without replacement within an epoch over the pool (reshuffled each epoch).
@@ -285,10 +326,17 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
                                              << " pushed points of this batch");
             if (it == 0) rep.loss_first = L.total;
             rep.loss_last = L.total;
+            if (m_opt.lr_end_ratio != 1.0) adam.set_lr(m_opt.lr_at(k, it));
             adam.step(params, buf.grad());
             icnn_project(*m_ctx, m_shape, params);
+            if (it >= m_opt.iterations - averaged) buf.accumulate(net, param_sum);
         }
+        if (m_opt.carry_pool) pool.swap(carried);
         buf.store(net);
+        if (averaged > 0) {
+            T* p = net.data();
+            for (std::size_t i = 0; i < param_sum.size(); ++i) p[i] = static_cast<T>(param_sum[i] / averaged);
+        }
         flow.push_back(net, m_opt.tau);
         if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k);
         rep.time = flow.time(k + 1);

@@ -22,6 +22,7 @@
 #include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "host/potential_host.h"
+#include "device_memory.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
 

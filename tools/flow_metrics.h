@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include <vector>
 
@@ -23,7 +24,19 @@ struct FlowMetrics {
     std::int64_t inverse_failures = 0;    ///< reference samples dropped from KL(target‖model)
     std::int64_t outside_support = 0;     ///< reference samples where ρ^k = 0: then KL(target‖model) = +∞
     std::int64_t samples = 0;
+    /// Mixture targets only (else empty / NaN): the fraction of model and of target samples whose
+    /// most likely component is k, and the SymKL between these two discrete laws. By the
+    /// data-processing inequality each KL term bounds the continuous one from below (up to sampling
+    /// error; counts get +½ each so that an empty mode stays finite), so mode_sym_kl of the exact
+    /// flow is a floor no method can beat when the flow has not redistributed mass between modes
+    /// by time t.
+    std::vector<double> model_modes, target_modes;
+    double mode_sym_kl = std::numeric_limits<double>::quiet_NaN();
 };
+
+/// Fills the mode fields of m from model and target samples when target is a Gaussian mixture.
+void mode_metrics(FlowMetrics& m, const std::vector<double>& model, const std::vector<double>& target_samples,
+                  const wgf::InitialDistribution& target);
 
 /// energy_points: how many of the samples (each side) enter the O(n²) energy distance; 0 = skip it.
 template <typename T>

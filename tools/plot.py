@@ -7,6 +7,16 @@
   tools/plot.py samples RUN_DIR --out docs/samples.png [--steps 0,10,40]
       Samples of ρ^k from a `wgf run` output folder (step-KKKKK-samples.npy), coloured by their exact
       log-density; the first two coordinates, or the 2-D PCA projection (fit on the last step) when D > 2.
+  tools/plot.py pca RUN_DIR [RUN_DIR ...] --out docs/pca.png [--step 40] [--n 4000]
+      PAPER-SPEC §7.2's figure: n samples of the model and of the reference law at one step
+      (step-KKKKK-{samples,reference-samples}.npy), projected on the first two principal axes of the
+      reference samples, as density contours; one row per run, and under it the per-step
+      KL(ρ^k‖π) on the fixed test batch when the run logged it ([output] step_kl_samples).
+  tools/plot.py density RUN_DIR --out docs/density.png [--steps 0,5,20]
+      Density snapshots of a 1-D or 2-D flow over time: exp(log ρ^k) at the run's [output] points (a
+      grid written by `tools/plot.py grid`), through the inverse maps (step-KKKKK-points-logp.npy).
+  tools/plot.py grid --dim 2 --lo -6 --hi 6 --n 121 --out grid.npy
+      The points of a regular grid ([n] or [n*n, 2]) for [output] points.
 """
 import argparse
 import glob
@@ -88,6 +98,116 @@ def samples(run, out, steps):
     print(f"wrote {out}")
 
 
+def _kde2(p, lim, n=120):
+    """A Gaussian KDE of 2-D points on an n×n grid (Scott's bandwidth, numpy only)."""
+    import numpy as np
+
+    xs = np.linspace(lim[0], lim[1], n)
+    ys = np.linspace(lim[2], lim[3], n)
+    gx, gy = np.meshgrid(xs, ys)
+    g = np.column_stack([gx.ravel(), gy.ravel()])
+    cov = np.cov(p.T) * len(p) ** (-2.0 / 6.0)
+    prec = np.linalg.inv(cov)
+    dens = np.zeros(len(g))
+    for start in range(0, len(p), 500):
+        d = g[:, None, :] - p[None, start:start + 500, :]
+        dens += np.exp(-0.5 * np.einsum("gpi,ij,gpj->gp", d, prec, d)).sum(1)
+    dens /= len(p) * 2 * np.pi * np.sqrt(np.linalg.det(cov))
+    return gx, gy, dens.reshape(n, n)
+
+
+def pca(runs, out, step, n):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(len(runs), 3, figsize=(11, 3.4 * len(runs)), squeeze=False)
+    for row, run in zip(axes, runs):
+        summary = json.load(open(os.path.join(run, "summary.json")))
+        outs = [o for o in summary["outputs"] if "reference_samples" in o and (step is None or o["step"] == step)]
+        if not outs:
+            sys.exit(f"{run}: no samples with reference samples (write them with [output] samples > 0)")
+        o = outs[-1]
+        x = np.load(os.path.join(run, o["samples"]))[:n]
+        y = np.load(os.path.join(run, o["reference_samples"]))[:n]
+        mean = y.mean(0)
+        _, _, vt = np.linalg.svd(y - mean, full_matrices=False)  # PCA fit on the target, as the reference
+        px, py = (x - mean) @ vt[:2].T, (y - mean) @ vt[:2].T
+        both = np.vstack([px, py])
+        lo, hi = both.min(0) - 1, both.max(0) + 1
+        lim = (lo[0], hi[0], lo[1], hi[1])
+        D = x.shape[1]
+        for ax, p, title in ((row[0], py, "target π"), (row[1], px, f"wgf ρ at t = {o['t']:.3g}")):
+            gx, gy, dens = _kde2(p, lim)
+            ax.contourf(gx, gy, dens, levels=12, cmap="Blues")
+            ax.set_title(f"D = {D}: {title}")
+            ax.set_xlabel("PC 1 (of π)")
+            ax.set_ylabel("PC 2 (of π)")
+        per_step = summary["training"]["per_step"]
+        ks = [s["step"] for s in per_step if "kl_model_target_test" in s]
+        kl = [s["kl_model_target_test"] for s in per_step if "kl_model_target_test" in s]
+        ax = row[2]
+        if ks:
+            ax.plot(ks, kl, ".-")
+            ax.set_yscale("log" if min(kl) > 0 else "linear")
+        ax.set_xlabel("JKO step k")
+        ax.set_ylabel("KL(ρ^k‖π), fixed test batch")
+        ax.set_title(f"D = {D}: per-step KL")
+        ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+
+def density(run, out, steps):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    summary = json.load(open(os.path.join(run, "summary.json")))
+    outputs = [o for o in summary["outputs"] if "points_logp" in o and (not steps or o["step"] in steps)]
+    if not outputs:
+        sys.exit(f"{run}: no densities at points (give [output] points, e.g. a grid from `tools/plot.py grid`)")
+    cfg_points = summary.get("points")
+    if not cfg_points:
+        sys.exit(f"{run}: summary.json does not name the points file")
+    pts = np.load(cfg_points)
+    fig, axes = plt.subplots(1, len(outputs), figsize=(3.6 * len(outputs), 3.3), squeeze=False)
+    for ax, o in zip(axes[0], outputs):
+        dens = np.exp(np.load(os.path.join(run, o["points_logp"])))
+        if pts.ndim == 1 or pts.shape[1] == 1:
+            ax.plot(pts.ravel(), dens)
+            ax.set_xlabel("x")
+            ax.set_ylabel("ρ(x)")
+        else:
+            m = int(round(np.sqrt(len(pts))))
+            ax.imshow(dens.reshape(m, m), origin="lower", cmap="magma",
+                      extent=(pts[:, 0].min(), pts[:, 0].max(), pts[:, 1].min(), pts[:, 1].max()))
+            ax.set_xlabel("x1")
+            ax.set_ylabel("x2")
+        ax.set_title(f"step {o['step']}, t = {o['t']:.3g}")
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
+
+
+def grid(dim, lo, hi, n, out):
+    import numpy as np
+
+    xs = np.linspace(lo, hi, n)
+    if dim == 1:
+        g = xs[:, None]
+    elif dim == 2:
+        gx, gy = np.meshgrid(xs, xs)  # row-major: x1 varies fastest, as density() reshapes it
+        g = np.column_stack([gx.ravel(), gy.ravel()])
+    else:
+        sys.exit("grid: --dim must be 1 or 2")
+    np.save(out, g.astype(np.float64))
+    print(f"wrote {out} ({g.shape[0]} points)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -98,11 +218,32 @@ def main():
     s.add_argument("run")
     s.add_argument("--out", default="samples.png")
     s.add_argument("--steps", default="")
+    p = sub.add_parser("pca")
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--out", default="pca.png")
+    p.add_argument("--step", type=int, default=None)
+    p.add_argument("--n", type=int, default=4000)
+    d = sub.add_parser("density")
+    d.add_argument("run")
+    d.add_argument("--out", default="density.png")
+    d.add_argument("--steps", default="")
+    g = sub.add_parser("grid")
+    g.add_argument("--dim", type=int, default=2)
+    g.add_argument("--lo", type=float, default=-6.0)
+    g.add_argument("--hi", type=float, default=6.0)
+    g.add_argument("--n", type=int, default=121)
+    g.add_argument("--out", default="grid.npy")
     a = ap.parse_args()
     if a.cmd == "convergence":
         convergence(a.study, a.out)
-    else:
+    elif a.cmd == "samples":
         samples(a.run, a.out, [int(v) for v in a.steps.split(",") if v])
+    elif a.cmd == "pca":
+        pca(a.runs, a.out, a.step, a.n)
+    elif a.cmd == "density":
+        density(a.run, a.out, [int(v) for v in a.steps.split(",") if v])
+    else:
+        grid(a.dim, a.lo, a.hi, a.n, a.out)
 
 
 if __name__ == "__main__":

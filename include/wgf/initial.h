@@ -60,6 +60,9 @@ public:
     int dim() const override { return m_dim; }
     int components() const { return static_cast<int>(m_weights.size()); }
     const std::vector<double>& weights() const { return m_weights; }
+    /// For each of the n points [n][D], the component of largest posterior weight
+    /// (argmax_k w_k N_k(x); ties to the lower k).
+    std::vector<int> most_likely_component(const double* x, std::int64_t n) const;
     std::vector<double> sample(std::int64_t n, Rng& rng) const override;
     void log_density(const double* x, std::int64_t n, double* out) const override;
     using InitialDistribution::log_density;

@@ -37,6 +37,14 @@ struct JkoOptions {
     /// Piecewise-constant learning rate across steps: {number of steps, lr}, in order; the last
     /// entry extends to the end.
     std::vector<std::pair<int, double>> lr_schedule;
+    /// Within each step the learning rate falls from lr_at(step) to lr_at(step) × lr_end_ratio along a
+    /// half cosine over the step's iterations; 1 = constant (the reference). Lowers the Adam noise
+    /// that the last iterate of a step carries (beyond the reference).
+    double lr_end_ratio = 1.0;
+    /// The step's map is the average of the parameters after each of the step's last
+    /// ⌈average_tail × iterations⌉ iterations (Polyak–Ruppert tail averaging; the average of
+    /// projected, non-negative weights stays a convex ICNN); 0 = the last iterate (the reference).
+    double average_tail = 0.0;
     double weight_decay = 1e-9;      ///< Adam L2 weight decay during JKO steps
     JkoInit init = JkoInit::Pretrain;
     int pretrain_iterations = 4000;
@@ -44,10 +52,17 @@ struct JkoOptions {
     double pretrain_weight_decay = 1e-8;
     bool sample_pool = true;         ///< false = the reference's fresh batch re-pushed every iteration
     std::int64_t pool_size = 0;      ///< points in the per-step pool; 0 = 16 × batch
+    /// false: each step's pool is a fresh ρ⁰ sample pushed through all earlier maps (cost k pushes
+    /// per point at step k). true: one pool of ρ⁰ samples (fixed by the seed) is carried along,
+    /// pushed through the newest map only (one push per point per step), so a pool many times
+    /// larger costs less and the points of a step are rarely reused within it.
+    bool carry_pool = false;
     std::uint64_t seed = 0;
     std::string checkpoint_dir;      ///< empty = no checkpoints; else one step file per JKO step
     void validate() const;
     double lr_at(int step) const;
+    /// The learning rate of iteration `iteration` (0-based) of step `step`, with the in-step decay.
+    double lr_at(int step, int iteration) const;
 };
 
 /// What happened in one JKO step.

@@ -1,5 +1,5 @@
 // cuda_state.cu — CudaState (device, stream, cuBLAS/cuSOLVER handles, scratch arena), device
-// discovery that never throws, and the device-memory functions of wgf/device_buffer.h.
+// discovery that never throws, and the device-memory functions of src/device_memory.h.
 // Environment: WGF_CUDA_SCRATCH_MB (optional, ≥ 1) bounds the per-call working set of a new context
 // (default 1024 MiB); calls split their batch into chunks of points that fit. Tests use a small value
 // to exercise chunking.
@@ -12,6 +12,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_state.h"
 #include "cuda/icnn_cuda.h"
+#include "../device_memory.h"
 #include "wgf/device_buffer.h"
 
 namespace wgf {
@@ -148,7 +149,7 @@ void* cuda_scratch(CudaState& state, std::size_t bytes) {
     return state.scratch;
 }
 
-// ---- wgf/device_buffer.h: synchronous copies on the legacy default stream ---------------------------
+// ---- device_memory.h: synchronous copies on the legacy default stream ---------------------------
 
 void* device_malloc(std::size_t bytes) {
     void* p = nullptr;

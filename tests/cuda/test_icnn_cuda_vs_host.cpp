@@ -306,7 +306,8 @@ TEST_CASE("DeviceBuffer: upload, device copy, download, bounds, moves") {
     for (std::size_t i = 0; i < a.size(); ++i) a[i] = std::sin(double(i)) * 1e3;
     DeviceBuffer<double> d1(a.data(), a.size());
     DeviceBuffer<double> d2(a.size());
-    detail::copy_device_to_device(d2.data(), d1.data(), a.size() * sizeof(double));
+    d2.copy_from(d1, a.size());
+    CHECK(contains(error_of([&] { d2.copy_from(DeviceBuffer<double>(10), 11); }), "exceeds its size"));
     std::vector<double> back(a.size(), -1.0);
     d2.download(back.data(), back.size());
     CHECK(back == a);

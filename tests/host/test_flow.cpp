@@ -120,6 +120,9 @@ TEST_CASE("Flow: save/load round trip and per-step checkpoints") {
 }
 
 TEST_CASE("JKO: a run stopped after 2 steps resumes from its checkpoints and matches an uninterrupted run") {
+    bool carry = false;
+    SUBCASE("a fresh pool per step") { carry = false; }
+    SUBCASE("a carried pool (re-created on resume from the same ρ⁰ points)") { carry = true; }
     const int D = 2;
     const IcnnShape shape = IcnnShape::uniform(D, 12, 2, 2);
     const QuadraticPotential<double> pot(std::vector<double>{1.5, 0.2, 0.2, 1.0}, std::vector<double>{0.5, -0.5});
@@ -129,6 +132,7 @@ TEST_CASE("JKO: a run stopped after 2 steps resumes from its checkpoints and mat
     opt.batch = 64;
     opt.pretrain_iterations = 30;
     opt.seed = 5;
+    opt.carry_pool = carry;
     Context ctx(Backend::Host, 1);
 
     opt.steps = 4;
@@ -159,6 +163,52 @@ TEST_CASE("JKO: a run stopped after 2 steps resumes from its checkpoints and mat
         CHECK_MESSAGE(diff == 0.0, "map " << k << " differs by " << diff);
     }
     remove_tree(dir);
+}
+
+TEST_CASE("JKO: tail averaging gives the mean of the last iterates; the in-step lr decay follows its cosine") {
+    // The batches of iteration i do not depend on the iteration count (the pool and its shuffle are
+    // drawn per step), so runs of 1, 2 and 3 iterations share their first iterates: the map of a
+    // 3-iteration run averaged over its last 2 must be the mean of the 2- and 3-iteration maps.
+    const int D = 2;
+    const IcnnShape shape = IcnnShape::uniform(D, 8, 2, 2);
+    const QuadraticPotential<double> pot(std::vector<double>{1.5, 0.2, 0.2, 1.0}, std::vector<double>{0.5, -0.5});
+    JkoOptions opt;
+    opt.tau = 0.1;
+    opt.steps = 1;
+    opt.batch = 32;
+    opt.pool_size = 256;
+    opt.pretrain_iterations = 10;
+    opt.seed = 9;
+    Context ctx(Backend::Host, 1);
+    auto trained = [&](int iterations, double tail) {
+        JkoOptions o = opt;
+        o.iterations = iterations;
+        o.average_tail = tail;
+        JkoSolver<double> s(ctx, shape, pot, o);
+        Flow<double> f(standard_normal(D));
+        s.run(f);
+        return f.map(0);
+    };
+    const Icnn<double> two = trained(2, 0.0), three = trained(3, 0.0), averaged = trained(3, 0.5);  // ⌈1.5⌉ = 2
+    double diff = 0, moved = 0;
+    for (std::size_t i = 0; i < two.size(); ++i) {
+        diff = std::max(diff, std::fabs(averaged.data()[i] - 0.5 * (two.data()[i] + three.data()[i])));
+        moved = std::max(moved, std::fabs(three.data()[i] - two.data()[i]));
+    }
+    CHECK(moved > 1e-4);   // the two iterates differ, so the check can fail
+    CHECK(diff < 1e-15);
+
+    opt.iterations = 5;
+    opt.lr = 1e-2;
+    opt.lr_end_ratio = 0.1;
+    CHECK(opt.lr_at(0, 0) == doctest::Approx(1e-2).epsilon(1e-14));
+    CHECK(opt.lr_at(0, 2) == doctest::Approx(1e-2 * (0.1 + 0.9 * 0.5)).epsilon(1e-14));  // cos(π/2) = 0
+    CHECK(opt.lr_at(0, 4) == doctest::Approx(1e-3).epsilon(1e-14));
+    opt.lr_end_ratio = 0.0;
+    CHECK_THROWS_WITH_AS(opt.validate(), doctest::Contains("lr_end_ratio"), Error);
+    opt.lr_end_ratio = 1.0;
+    opt.average_tail = 1.5;
+    CHECK_THROWS_WITH_AS(opt.validate(), doctest::Contains("average_tail"), Error);
 }
 
 TEST_CASE("JKO: a potential that turns NaN stops the run at that step and iteration; earlier checkpoints stay") {

@@ -178,6 +178,18 @@ TEST_CASE("ρ⁰ log-densities: closed forms and support") {
     CHECK(lb[3] == -std::numeric_limits<double>::infinity());
 }
 
+TEST_CASE("GaussianMixture::most_likely_component: argmax of w_k N_k(x), weights and covariances count") {
+    // Two components in 1-D: N(0, 1) with weight 0.9 and N(3, 1) with weight 0.1. The boundary is
+    // where 0.9 e^{−x²/2} = 0.1 e^{−(x−3)²/2}: x* = 1.5 + ln 9 / 3 ≈ 2.2324 (not the midpoint 1.5).
+    const GaussianMixture mix({0.9, 0.1}, {0.0, 3.0}, {1.0, 1.0}, 1);
+    const double xstar = 1.5 + std::log(9.0) / 3.0;
+    const auto c = mix.most_likely_component(std::vector<double>{-5.0, 1.6, xstar - 1e-6, xstar + 1e-6, 9.0}.data(), 5);
+    CHECK(c == std::vector<int>{0, 0, 0, 1, 1});
+    // A wide component wins far out even when its centre is farther.
+    const GaussianMixture wide({0.5, 0.5}, {0.0, 4.0}, {25.0, 0.25}, 1);
+    CHECK(wide.most_likely_component(std::vector<double>{-8.0, 4.0, 12.0}.data(), 3) == std::vector<int>{0, 1, 0});
+}
+
 TEST_CASE("ρ⁰ records rebuild the same distribution") {
     const std::vector<std::shared_ptr<const InitialDistribution>> ds = {
         std::make_shared<Gaussian>(std::vector<double>{0.1, 0.2}, std::vector<double>{1.0, 0.3, 0.3, 2.0}),

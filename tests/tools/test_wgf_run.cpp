@@ -124,6 +124,18 @@ TEST_CASE("every example config runs at a small size and its outputs read back")
             CHECK(m["samples"] == 128);
             // SymKL ≥ 0 up to Monte-Carlo noise; +inf (JSON null) only for a bounded start (uniform box).
             if (!m["sym_kl"].is_null()) CHECK(m["sym_kl"].get<double>() > -0.5);
+            if (m.contains("model_modes")) {  // mixture targets: mode fractions sum to 1, floor ≥ 0
+                double a = 0, b = 0;
+                for (double v : m["model_modes"]) a += v;
+                for (double v : m["target_modes"]) b += v;
+                CHECK(a == doctest::Approx(1.0));
+                CHECK(b == doctest::Approx(1.0));
+                CHECK(m["mode_sym_kl"].get<double>() >= 0.0);
+            }
+            if (o.contains("reference_samples")) {
+                const wgf_cli::NpyArray y = wgf_cli::npy_read(dir + "/" + o["reference_samples"].get<std::string>());
+                CHECK(y.shape == std::vector<std::int64_t>{50, D});
+            }
         }
         CHECK(fs::exists(dir + "/flow.wgfflow"));
         CHECK(fs::exists(dir + "/checkpoints/step-00001.wgfstep"));
@@ -280,6 +292,7 @@ dir = "run-converge"
 at_steps = [0, 30]
 samples = 0
 metric_samples = 4096
+step_kl_samples = 1024
 )");
     const Result r = wgf_run("run-converge.toml --quiet");
     INFO(r.err);
@@ -293,6 +306,14 @@ metric_samples = 4096
     CHECK(end < 0.25);
     CHECK(end < start / 20);
     CHECK(s["outputs"][1]["metrics"]["energy_distance"].get<double>() < 0.05);
+    // The per-step KL on the fixed test batch is logged for every step and falls with the flow.
+    const json& per_step = s["training"]["per_step"];
+    REQUIRE(per_step.size() == 30);
+    const double kl1 = per_step[0]["kl_model_target_test"].get<double>();
+    const double kl30 = per_step[29]["kl_model_target_test"].get<double>();
+    MESSAGE("per-step KL on the test batch: step 1 " << kl1 << ", step 30 " << kl30);
+    CHECK(kl30 < kl1 / 10);
+    CHECK(kl30 < 0.2);
     fs::remove_all("run-converge");
     std::remove("run-converge.toml");
 }

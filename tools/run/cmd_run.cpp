@@ -55,6 +55,11 @@ json outputs_at(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, const RunCon
         npy_write(base + "-logp.npy", logp, {cfg.samples});
         o["samples"] = step_name(k) + "-samples.npy";
         o["logp"] = step_name(k) + "-logp.npy";
+        if (cfg.metrics) {  // as many samples of the law the metrics compare with (figures side by side)
+            const auto ref = reference_law(cfg, flow.time(k), nullptr);
+            npy_write(base + "-reference-samples.npy", ref->sample(cfg.samples, rng), {cfg.samples, D});
+            o["reference_samples"] = step_name(k) + "-reference-samples.npy";
+        }
     }
     if (points != nullptr) {
         wgf::InverseReport rep;
@@ -79,6 +84,11 @@ json outputs_at(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, const RunCon
                         {"samples", m.samples},
                         {"inverse_failures", m.inverse_failures},
                         {"outside_support", m.outside_support}};
+        if (!m.model_modes.empty()) {
+            o["metrics"]["mode_sym_kl"] = m.mode_sym_kl;
+            o["metrics"]["model_modes"] = m.model_modes;
+            o["metrics"]["target_modes"] = m.target_modes;
+        }
         std::ostringstream line;
         line << "step " << k << " (t = " << flow.time(k) << "): SymKL " << m.kl.sym() << " against the " << what
              << " law, energy distance " << m.energy;
@@ -91,11 +101,42 @@ json outputs_at(wgf::Context& ctx, const wgf::Flow<T>& flow, int k, const RunCon
     return o;
 }
 
+// KL(ρ^k‖reference law at t_k) on one fixed batch of ρ⁰ samples, pushed one map further per step
+// (PAPER-SPEC §7.2: the reference logs it on a fixed X_test). The mean of log ρ^k − log π over the
+// batch; the batch follows the flow incrementally, so the cost is one push per step.
+template <typename T>
+class StepKl {
+public:
+    StepKl(const RunConfig& cfg) : m_cfg(cfg), m_n(cfg.step_kl_samples) {}
+    bool enabled() const { return m_n > 0; }
+    double at(wgf::Context& ctx, const wgf::Flow<T>& flow, int k) {
+        if (m_x.empty()) {  // first call (also after a resume): the same fixed batch, pushed to step k
+            wgf::Rng rng(m_cfg.jko.seed * 0x9E3779B97F4A7C15ull + 303);
+            m_x = flow.sample(ctx, k, m_n, rng, &m_logp);
+        } else {
+            flow.push(ctx, m_at, k, m_x.data(), m_n, m_logp.data());
+        }
+        m_at = k;
+        const auto ref = reference_law(m_cfg, flow.time(k), nullptr);
+        const std::vector<double> lpi = ref->log_density(std::vector<double>(m_x.begin(), m_x.end()));
+        double sum = 0;
+        for (std::int64_t i = 0; i < m_n; ++i) sum += m_logp[static_cast<std::size_t>(i)] - lpi[static_cast<std::size_t>(i)];
+        return sum / static_cast<double>(m_n);
+    }
+
+private:
+    const RunConfig& m_cfg;
+    std::int64_t m_n;
+    int m_at = 0;
+    std::vector<T> m_x;
+    std::vector<double> m_logp;
+};
+
 // What the checkpoints depend on: a rerun may extend the steps or change the outputs, not these.
 json training_fingerprint(const RunConfig& cfg) {
     json schedule = json::array();
     for (const auto& p : cfg.jko.lr_schedule) schedule.push_back({p.first, p.second});
-    return {{"dim", cfg.dim},
+    json fp = {{"dim", cfg.dim},
             {"precision", cfg.use_double ? "double" : "float"},
             {"potential", {{"kind", cfg.potential_kind}, {"A", cfg.A}, {"m", cfg.m}, {"weights", cfg.weights},
                            {"means", cfg.means}, {"covariances", cfg.covs}}},
@@ -109,6 +150,11 @@ json training_fingerprint(const RunConfig& cfg) {
                           {"pretrain_iterations", cfg.jko.pretrain_iterations}, {"pretrain_lr", cfg.jko.pretrain_lr},
                           {"weight_decay", cfg.jko.weight_decay}, {"pretrain_weight_decay", cfg.jko.pretrain_weight_decay},
                           {"pool", cfg.jko.sample_pool}, {"pool_size", cfg.jko.pool_size}}}};
+    // Recorded only when set, so that checkpoints written before the option existed still resume.
+    if (cfg.jko.lr_end_ratio != 1.0) fp["training"]["lr_end_ratio"] = cfg.jko.lr_end_ratio;
+    if (cfg.jko.average_tail != 0.0) fp["training"]["average_tail"] = cfg.jko.average_tail;
+    if (cfg.jko.carry_pool) fp["training"]["carry_pool"] = true;
+    return fp;
 }
 
 // Fresh start: record the fingerprint beside the checkpoints. Resume: refuse checkpoints made with
@@ -166,13 +212,16 @@ int run_typed(const RunConfig& cfg, bool quiet) {
                   potential->describe() + "; ρ⁰: " + cfg.initial->describe() +
                   (resumed > 0 ? "; resuming after step " + std::to_string(resumed) : ""));
     json steps = json::array();
+    StepKl<T> step_kl(cfg);
     solver.run(flow, [&](const wgf::JkoStepReport& r) {
-        steps.push_back({{"step", r.step + 1},
-                         {"t", r.time},
-                         {"loss_first", r.loss_first},
-                         {"loss_last", r.loss_last},
-                         {"lr", r.lr},
-                         {"seconds", r.seconds}});
+        json s = {{"step", r.step + 1},
+                  {"t", r.time},
+                  {"loss_first", r.loss_first},
+                  {"loss_last", r.loss_last},
+                  {"lr", r.lr},
+                  {"seconds", r.seconds}};
+        if (step_kl.enabled()) s["kl_model_target_test"] = step_kl.at(ctx, flow, r.step + 1);
+        steps.push_back(s);
         progress.step(r.step + 1, r.time, r.loss_last, r.seconds);
     });
     progress.finish();
@@ -200,6 +249,7 @@ int run_typed(const RunConfig& cfg, bool quiet) {
         {"outputs", outputs},
         {"output_seconds", std::chrono::duration<double>(clock_type::now() - t_out).count()},
         {"flow", cfg.save_flow ? "flow.wgfflow" : ""},
+        {"points", cfg.points.empty() ? "" : std::filesystem::absolute(cfg.points).string()},
     };
     wgf::detail::write_file_atomic(cfg.out_dir + "/summary.json", summary.dump(2) + "\n");
     progress.note("wgf run: " + std::to_string(flow.steps()) + " steps, " + format_duration(train_seconds) +

@@ -68,6 +68,11 @@ public:
     }
     double real(const std::string& key) { return real(key, node(key)); }
     double real(const std::string& key, double fallback) { return has(key) ? real(key) : fallback; }
+    double fraction(const std::string& key, double fallback) {  // (0, 1]
+        const double v = real(key, fallback);
+        if (!(v > 0 && v <= 1)) fail(key, "must be in (0, 1], got " + std::to_string(v));
+        return v;
+    }
     double positive(const std::string& key, double fallback) {
         const double v = real(key, fallback);
         if (!(v > 0)) fail(key, "must be > 0, got " + std::to_string(v));
@@ -435,10 +440,14 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
                                                                                       : wgf::JkoInit::Identity;
     cfg.jko.pretrain_iterations = static_cast<int>(tr.integer("pretrain_iterations", 4000, 0, 100000000));
     cfg.jko.pretrain_lr = tr.positive("pretrain_lr", 5e-3);
+    cfg.jko.lr_end_ratio = tr.fraction("lr_end_ratio", 1.0);
+    cfg.jko.average_tail = tr.real("average_tail", 0.0);
+    if (!(cfg.jko.average_tail >= 0 && cfg.jko.average_tail <= 1)) tr.fail("average_tail", "must be in [0, 1]");
     cfg.jko.weight_decay = tr.real("weight_decay", 1e-9);
     cfg.jko.pretrain_weight_decay = tr.real("pretrain_weight_decay", 1e-8);
     cfg.jko.sample_pool = tr.boolean("pool", true);
     cfg.jko.pool_size = tr.integer("pool_size", 0, 0, INT64_MAX);
+    cfg.jko.carry_pool = tr.boolean("carry_pool", false);
     checked(tr, "", [&] {
         cfg.jko.validate();
         return 0;
@@ -475,6 +484,8 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     cfg.points = input_path(path, out.str("points", ""));
     cfg.metrics = out.boolean("metrics", true);
     cfg.metric_samples = out.integer("metric_samples", 4096, 2, 100000000);
+    cfg.step_kl_samples = out.integer("step_kl_samples", 0, 0, 100000000);
+    if (cfg.step_kl_samples == 1) out.fail("step_kl_samples", "must be 0 (off) or >= 2");
     cfg.save_flow = out.boolean("save_flow", true);
     out.reject_unknown();
     if (cfg.checkpoints) cfg.jko.checkpoint_dir = cfg.out_dir + "/checkpoints";

@@ -45,6 +45,9 @@ struct RunConfig {
     std::string points;                   ///< .npy [n][D] of points for log-densities ("" = none)
     bool metrics = true;                  ///< SymKL and energy distance against the reference law, when known
     std::int64_t metric_samples = 4096;
+    /// KL(ρ^k‖reference law) after every step on one fixed batch of this many ρ⁰ samples pushed along
+    /// (PAPER-SPEC §7.2's per-step log); 0 = off.
+    std::int64_t step_kl_samples = 0;
     bool save_flow = true;
 };
 

@@ -9,7 +9,7 @@ set -euo pipefail
 out=${1:?out dir}; dims=${2:-"2 4 6 8 10 12"}; instances=${3:-"0 1 2 3 4"}; shift 3 || true
 here=$(cd "$(dirname "$0")/../.." && pwd)
 wgf=${WGF:-$here/build/default/tools/wgf}
-particles=${PARTICLES:-1000,10000,50000}
+particles=${PARTICLES-1000,10000,50000}  # PARTICLES="" skips the baselines
 mkdir -p "$out"
 for d in $dims; do
   k=$(( d / 2 + 4 ))  # 5, 6, 7, 8, 9, 10 for D = 2 … 12 (PAPER-SPEC §7.1)

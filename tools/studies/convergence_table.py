@@ -2,7 +2,10 @@
 """The convergence table of docs/VALIDATION.md from tools/studies/convergence.sh's outputs (stdlib only).
 
 Medians over the instances found, per D: wgf's SymKL and energy distance at t = 4 with training time,
-the EM + KDE baselines', and the reference's medians (PAPER-SPEC §9.1)."""
+the EM + KDE baselines', and the reference's medians (PAPER-SPEC §9.1); the mode-occupancy floor
+(SymKL between the laws of the most likely component under the simulated flow and under π: the
+largest EM run's particles, and wgf's samples), a lower bound of the exact flow's SymKL at t = 4;
+then one line per instance."""
 import glob, json, os, statistics, sys
 
 REF_ICNN = {2: 0.0558, 4: 0.145, 6: 0.342, 8: 0.406, 10: 0.297, 12: 0.489}
@@ -20,25 +23,41 @@ def main(out):
         d = int(name[1:name.index("-")])
         s = json.load(open(path))
         m = s["outputs"][-1]["metrics"]
-        r = rows.setdefault(d, {"sym": [], "energy": [], "train": [], "em": {}})
+        r = rows.setdefault(d, {"sym": [], "energy": [], "train": [], "em": {}, "mode": [], "em_mode": [], "inst": []})
         r["sym"].append(m["sym_kl"]); r["energy"].append(m["energy_distance"])
+        r["mode"].append(m.get("mode_sym_kl"))
+        inst = {"name": name, "sym": m["sym_kl"], "fwd": m["kl_model_target"], "rev": m["kl_target_model"],
+                "mode": m.get("mode_sym_kl"), "em_mode": None, "train": s["training"]["seconds"]}
+        r["inst"].append(inst)
         r["train"].append(s["training"]["seconds"])
         em = os.path.join(out, name + "-em.json")
         if os.path.exists(em):
-            for run in json.load(open(em))["runs"]:
+            runs = json.load(open(em))["runs"]
+            largest = max(runs, key=lambda run: run["particles"])
+            r["em_mode"].append(largest.get("mode_sym_kl"))
+            inst["em_mode"] = largest.get("mode_sym_kl")
+            for run in runs:
                 e = r["em"].setdefault(run["particles"], {"sym": [], "energy": [], "secs": []})
                 e["sym"].append(run["sym_kl"]); e["energy"].append(run["energy_distance"])
                 e["secs"].append(run["simulate_seconds"] + run["estimate_seconds"])
     print("| D | runs | wgf SymKL | wgf energy | wgf train s | reference ICNN SymKL | "
-          "EM 1k / 10k / 50k SymKL (wgf) | EM s (wgf) | EM 1k / 10k / 50k SymKL (reference) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "EM 1k / 10k / 50k SymKL (wgf) | EM s (wgf) | EM 1k / 10k / 50k SymKL (reference) | mode floor (EM / wgf) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for d in sorted(rows):
         r = rows[d]
         em = " / ".join(f"{med(r['em'][p]['sym']):.3g}" if p in r["em"] else "—" for p in (1000, 10000, 50000))
         ems = " / ".join(f"{med(r['em'][p]['secs']):.0f}" if p in r["em"] else "—" for p in (1000, 10000, 50000))
         ref = " / ".join(f"{v:.3g}" for v in REF_EM.get(d, ()))
         print(f"| {d} | {len(r['sym'])} | {med(r['sym']):.3g} | {med(r['energy']):.3g} | {med(r['train']):.0f} | "
-              f"{REF_ICNN.get(d, float('nan'))} | {em} | {ems} | {ref} |")
+              f"{REF_ICNN.get(d, float('nan'))} | {em} | {ems} | {ref} | {med(r['em_mode']):.2g} / {med(r['mode']):.2g} |")
+    print()
+    print("| instance | wgf SymKL | KL(ρ‖π) | KL(π‖ρ) | mode floor EM / wgf | train s |")
+    print("|---|---|---|---|---|---|")
+    f = lambda v: "—" if v is None else f"{v:.3g}"
+    for d in sorted(rows):
+        for i in sorted(rows[d]["inst"], key=lambda i: i["name"]):
+            print(f"| {i['name']} | {f(i['sym'])} | {f(i['fwd'])} | {f(i['rev'])} | {f(i['em_mode'])} / {f(i['mode'])} | "
+                  f"{i['train']:.0f} |")
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else "convergence-study")
