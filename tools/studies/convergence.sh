@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The convergence study (PAPER-SPEC §7.1, issue 7): for each D and instance, train wgf's flow with
-# examples/convergence.toml and the D-specific target (K = D/2 + 4 centres in [−5, 5]^D, as the
-# reference's table), then run the Euler–Maruyama + KDE baselines on the same instance.
+# examples/convergence.toml, the D-specific target (K = D/2 + 4 centres in [−5, 5]^D, as the
+# reference's table) and wgf's fast settings for two CPU cores (W = 128, 400 iterations per step, a
+# carried pool of 262144 points; docs/VALIDATION.md), then run the Euler–Maruyama + KDE baselines on
+# the same instance (PARTICLES="" skips them). Extra options override the fast settings.
 #   tools/studies/convergence.sh OUT_DIR "2 4 6 8 10 12" "0 1 2 3 4" [extra wgf run options...]
 # Writes OUT_DIR/D<d>-i<i>/summary.json (wgf run) and OUT_DIR/D<d>-i<i>-em.json (wgf em);
 # tools/studies/convergence_table.py OUT_DIR prints the table of docs/VALIDATION.md.
@@ -11,13 +13,14 @@ here=$(cd "$(dirname "$0")/../.." && pwd)
 wgf=${WGF:-$here/build/default/tools/wgf}
 particles=${PARTICLES-1000,10000,50000}  # PARTICLES="" skips the baselines
 mkdir -p "$out"
+fast=(--set network.width=128 --set training.iterations=400 --set training.pool_size=262144 --set training.carry_pool=true)
 for d in $dims; do
   k=$(( d / 2 + 4 ))  # 5, 6, 7, 8, 9, 10 for D = 2 … 12 (PAPER-SPEC §7.1)
   for i in $instances; do
     run="$out/D$d-i$i"
     common=(--set flow.dim=$d --set potential.components=$k --set potential.seed=$(( 1000 * d + i )) --set flow.seed=$i)
     echo "== D=$d instance $i: wgf run"
-    "$wgf" run "$here/examples/convergence.toml" "${common[@]}" --set "output.dir=\"$run\"" \
+    "$wgf" run "$here/examples/convergence.toml" "${common[@]}" "${fast[@]}" --set "output.dir=\"$run\"" \
         --set output.at_steps=[40] --set output.samples=0 --set output.metric_samples=8192 --quiet "$@"
     python3 -c "import json,sys; m=json.load(open('$run/summary.json'))['outputs'][-1]['metrics']; print('   SymKL', m['sym_kl'], 'energy', m['energy_distance'])"
     if [ -n "$particles" ]; then

@@ -31,7 +31,7 @@ def main(out):
         r["inst"].append(inst)
         r["train"].append(s["training"]["seconds"])
         em = os.path.join(out, name + "-em.json")
-        if os.path.exists(em):
+        if os.path.exists(em) and os.path.getsize(em) > 0:
             runs = json.load(open(em))["runs"]
             largest = max(runs, key=lambda run: run["particles"])
             r["em_mode"].append(largest.get("mode_sym_kl"))
