@@ -259,8 +259,8 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
     const std::int64_t pool_n = m_opt.pool_size > 0 ? m_opt.pool_size : 16 * N;
     std::vector<T> batch(static_cast<std::size_t>(N * D));
     const JkoLossOptions lo{m_opt.tau, m_opt.beta};
-    std::vector<T> carried;  // carry_pool: the pool of ρ^k, pushed one map per step
-    int carried_at = -1;
+    std::vector<T> pool;  // ρ^k samples the step's batches are drawn from
+    int pool_at = -1;     // the step the pool was made for (carry_pool: pushed one map per step)
     for (int k = flow.steps(); k < m_opt.steps; ++k) {
         const auto t0 = std::chrono::steady_clock::now();
         JkoStepReport rep;
@@ -273,22 +273,18 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         TrainingBuffers<T> buf(*m_ctx, net, N * D);
         T* params = buf.params(net);
         Rng rng = stream(m_opt.seed, 2, static_cast<std::uint64_t>(k));
-        std::vector<T> pool;
         std::vector<std::int64_t> order;
         std::size_t cursor = 0;
-        if (m_opt.sample_pool && m_opt.carry_pool) {
-            if (carried_at < 0) {  // first step of this run (also after a resume): the same ρ⁰ points
-                Rng pool_rng = stream(m_opt.seed, 3, 0);
-                carried = flow.sample(*m_ctx, k, pool_n, pool_rng);
-            } else {
-                flow.push(*m_ctx, carried_at, k, carried.data(), pool_n);
-            }
-            carried_at = k;
-            pool.swap(carried);  // trained on below, handed back after the step
-        } else if (m_opt.sample_pool) {
-            pool = flow.sample(*m_ctx, k, pool_n, rng);
-        }
         if (m_opt.sample_pool) {
+            if (m_opt.carry_pool && pool_at >= 0) {
+                flow.push(*m_ctx, pool_at, k, pool.data(), pool_n);
+            } else if (m_opt.carry_pool) {  // first step of this run (also after a resume): the same ρ⁰ points
+                Rng pool_rng = stream(m_opt.seed, 3, 0);
+                pool = flow.sample(*m_ctx, k, pool_n, pool_rng);
+            } else {
+                pool = flow.sample(*m_ctx, k, pool_n, rng);
+            }
+            pool_at = k;
             order.resize(static_cast<std::size_t>(pool_n));
             std::iota(order.begin(), order.end(), 0);
             cursor = order.size();
@@ -331,7 +327,6 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             icnn_project(*m_ctx, m_shape, params);
             if (it >= m_opt.iterations - averaged) buf.accumulate(net, param_sum);
         }
-        if (m_opt.carry_pool) pool.swap(carried);
         buf.store(net);
         if (averaged > 0) {
             T* p = net.data();
