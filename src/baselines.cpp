@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "host/host_blas.h"
+#include "host/parallel_errors.h"
 #include "host/potential_host.h"
 #include "wgf/error.h"
 
@@ -120,12 +121,17 @@ void GaussianKde::log_density(const double* y, std::int64_t n, double* out) cons
     const int D = m_dim;
     const std::int64_t m = size(), block = 128;
     const std::int64_t blocks = (n + block - 1) / block;
+    detail::ParallelErrors errors;  // allocation and the BLAS call can throw: rethrown after the region
 #pragma omp parallel
     {
-        std::vector<double> z(static_cast<std::size_t>(block) * D), zsq(static_cast<std::size_t>(block)),
-            cross(static_cast<std::size_t>(block) * static_cast<std::size_t>(m));
+        std::vector<double> z, zsq, cross;
+        errors.run(-1, [&] {
+            z.resize(static_cast<std::size_t>(block) * D);
+            zsq.resize(static_cast<std::size_t>(block));
+            cross.resize(static_cast<std::size_t>(block) * static_cast<std::size_t>(m));
+        });
 #pragma omp for schedule(dynamic)
-        for (std::int64_t b = 0; b < blocks; ++b) {
+        for (std::int64_t b = 0; b < blocks; ++b) errors.run(b, [&] {
             const std::int64_t q0 = b * block, nq = std::min(block, n - q0);
             for (std::int64_t q = 0; q < nq; ++q) {
                 forward_solve(m_L, D, y + (q0 + q) * D, z.data() + q * D);
@@ -144,8 +150,9 @@ void GaussianKde::log_density(const double* y, std::int64_t n, double* out) cons
                 for (std::int64_t i = 0; i < m; ++i) s += std::exp(-0.5 * std::max(0.0, zsq[q] + m_white_sq[i] - 2 * c[i]) - best);
                 out[q0 + q] = m_log_norm + best + std::log(s);
             }
-        }
+        });
     }
+    errors.rethrow();
 }
 
 std::string GaussianKde::describe() const {

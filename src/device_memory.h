@@ -27,7 +27,7 @@ public:
     ContextDeviceScope& operator=(const ContextDeviceScope&) = delete;
 
 private:
-    int m_previous = -1;
+    [[maybe_unused]] int m_previous = -1;  // unused when CUDA is off
 };
 }  // namespace detail
 }  // namespace wgf

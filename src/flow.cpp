@@ -115,6 +115,23 @@ std::vector<T> Flow<T>::sample(Context& ctx, int k, std::int64_t n, Rng& rng, st
     return x;
 }
 
+namespace {
+/// Whether every coordinate of a point is finite and within T's range (a far point in double may
+/// not be a float).
+template <typename T>
+bool representable(const double* x, int D) {
+    for (int d = 0; d < D; ++d)
+        if (!(std::fabs(x[d]) <= static_cast<double>(std::numeric_limits<T>::max()))) return false;
+    return true;
+}
+template <typename T>
+bool finite_point(const T* x, int D) {
+    for (int d = 0; d < D; ++d)
+        if (!std::isfinite(x[d])) return false;
+    return true;
+}
+}  // namespace
+
 template <typename T>
 void Flow<T>::invert_map(Context& ctx, int k, std::vector<double>& y, const InverseOptions& opt,
                          InverseReport& report) const {
@@ -124,8 +141,11 @@ void Flow<T>::invert_map(Context& ctx, int k, std::vector<double>& y, const Inve
     const double eps_t = std::numeric_limits<T>::epsilon();
     const double rel_tol = opt.tolerance > 0 ? opt.tolerance : (sizeof(T) == 8 ? 1e-9 : 2e-4);
     std::vector<double> x = y;  // start at x = y (maps are near the identity)
-    std::vector<std::int64_t> active(static_cast<std::size_t>(n));
-    for (std::int64_t i = 0; i < n; ++i) active[static_cast<std::size_t>(i)] = i;
+    // Points already failed, or with a coordinate beyond T's range, are not traced (they stay not
+    // converged): one far point must not fail the batch.
+    std::vector<std::int64_t> active;
+    for (std::int64_t i = 0; i < n; ++i)
+        if (report.converged[static_cast<std::size_t>(i)] && representable<T>(y.data() + i * D, D)) active.push_back(i);
     std::vector<double> tol(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) {
         double ny = 0;
@@ -161,6 +181,11 @@ void Flow<T>::invert_map(Context& ctx, int k, std::vector<double>& y, const Inve
             gnorm[a] = std::sqrt(g2);
             phi[a] = static_cast<double>(va[a]) - xy;
             report.iterations[static_cast<std::size_t>(i)] += 1;
+            if (!std::isfinite(gnorm[a]) || !std::isfinite(phi[a])) {  // ψ or ∇ψ overflowed here: give up
+                report.residual[static_cast<std::size_t>(i)] = std::numeric_limits<double>::infinity();
+                still[a] = 0;
+                continue;
+            }
             if (gnorm[a] <= tol[static_cast<std::size_t>(i)]) {
                 done[static_cast<std::size_t>(i)] = 1;
                 report.residual[static_cast<std::size_t>(i)] = std::max(report.residual[static_cast<std::size_t>(i)], gnorm[a]);
@@ -168,8 +193,7 @@ void Flow<T>::invert_map(Context& ctx, int k, std::vector<double>& y, const Inve
                 continue;
             }
             for (int q = 0; q < D * D; ++q) H[static_cast<std::size_t>(q)] = static_cast<double>(ha[a * D * D + q]);
-            const int row = detail::cholesky_lower_inplace(H.data(), D);
-            if (row == 0) {  // solve L Lᵀ p = −g in place
+            if (detail::cholesky_lower_inplace(H.data(), D) == kIcnnOk) {  // solve L Lᵀ p = −g in place
                 double* pa = p.data() + a * D;
                 for (int r = 0; r < D; ++r) {
                     double v = pa[r];
@@ -198,14 +222,21 @@ void Flow<T>::invert_map(Context& ctx, int k, std::vector<double>& y, const Inve
             xt.resize(static_cast<std::size_t>(mt * D));
             gt.resize(xt.size());
             vt.resize(static_cast<std::size_t>(mt));
+            std::vector<std::int64_t> retry, evaluated;  // a trial point beyond T's range is retried shorter
+            std::int64_t me = 0;
             for (std::int64_t b = 0; b < mt; ++b) {
                 const std::int64_t a = trial[b], i = active[a];
-                for (int d = 0; d < D; ++d) xt[b * D + d] = static_cast<T>(x[i * D + d] + alpha * p[a * D + d]);
+                for (int d = 0; d < D; ++d) xt[me * D + d] = static_cast<T>(x[i * D + d] + alpha * p[a * D + d]);
+                if (finite_point(xt.data() + me * D, D)) {
+                    evaluated.push_back(a);
+                    ++me;
+                } else {
+                    retry.push_back(a);
+                }
             }
-            icnn_eval(ctx, net, xt.data(), mt, IcnnOutputs<T>{vt.data(), gt.data()});
-            std::vector<std::int64_t> retry;
-            for (std::int64_t b = 0; b < mt; ++b) {
-                const std::int64_t a = trial[b], i = active[a];
+            if (me > 0) icnn_eval(ctx, net, xt.data(), me, IcnnOutputs<T>{vt.data(), gt.data()});
+            for (std::int64_t b = 0; b < me; ++b) {
+                const std::int64_t a = evaluated[static_cast<std::size_t>(b)], i = active[a];
                 double xy = 0, g2 = 0;
                 for (int d = 0; d < D; ++d) {
                     xy += static_cast<double>(xt[b * D + d]) * y[i * D + d];
@@ -282,16 +313,32 @@ std::vector<double> Flow<T>::log_density(Context& ctx, int k, const std::vector<
         xs[static_cast<std::size_t>(i)] = xs[static_cast<std::size_t>(i) + 1];
         invert_map(ctx, i, xs[static_cast<std::size_t>(i)], opt, rep);
     }
-    std::vector<double> logp = m_initial->log_density(xs[0]);
-    std::vector<T> xt(y.size()), logdet(static_cast<std::size_t>(n));
-    std::vector<std::int32_t> status(static_cast<std::size_t>(n));
-    for (int i = 0; i < k; ++i) {
+    // log ρ⁰ and the log dets along the trace, for the points still traced (a failed point's trace is
+    // not meaningful and may hold values no evaluation accepts).
+    std::vector<std::int64_t> live;
+    for (std::int64_t p = 0; p < n; ++p)
+        if (rep.converged[static_cast<std::size_t>(p)]) live.push_back(p);
+    const std::int64_t m = static_cast<std::int64_t>(live.size());
+    std::vector<double> logp(static_cast<std::size_t>(n), std::numeric_limits<double>::quiet_NaN());
+    if (m > 0) {
+        std::vector<double> x0(static_cast<std::size_t>(m * D));
+        for (std::int64_t a = 0; a < m; ++a)
+            std::copy_n(xs[0].begin() + live[static_cast<std::size_t>(a)] * D, D, x0.begin() + a * D);
+        const std::vector<double> lp0 = m_initial->log_density(x0);
+        for (std::int64_t a = 0; a < m; ++a) logp[static_cast<std::size_t>(live[static_cast<std::size_t>(a)])] = lp0[static_cast<std::size_t>(a)];
+    }
+    std::vector<T> xt(static_cast<std::size_t>(m * D)), logdet(static_cast<std::size_t>(m));
+    std::vector<std::int32_t> status(static_cast<std::size_t>(m));
+    for (int i = 0; i < k && m > 0; ++i) {
         const auto& xi = xs[static_cast<std::size_t>(i)];
-        std::transform(xi.begin(), xi.end(), xt.begin(), [](double v) { return static_cast<T>(v); });
-        icnn_eval(ctx, map(i), xt.data(), n, IcnnOutputs<T>{nullptr, nullptr, nullptr, logdet.data(), status.data()});
-        for (std::int64_t p = 0; p < n; ++p) {
-            if (status[static_cast<std::size_t>(p)] != 0) rep.converged[static_cast<std::size_t>(p)] = 0;
-            logp[static_cast<std::size_t>(p)] -= static_cast<double>(logdet[static_cast<std::size_t>(p)]);
+        for (std::int64_t a = 0; a < m; ++a)
+            for (int d = 0; d < D; ++d)
+                xt[static_cast<std::size_t>(a * D + d)] = static_cast<T>(xi[static_cast<std::size_t>(live[static_cast<std::size_t>(a)] * D + d)]);
+        icnn_eval(ctx, map(i), xt.data(), m, IcnnOutputs<T>{nullptr, nullptr, nullptr, logdet.data(), status.data()});
+        for (std::int64_t a = 0; a < m; ++a) {
+            const std::size_t p = static_cast<std::size_t>(live[static_cast<std::size_t>(a)]);
+            if (status[static_cast<std::size_t>(a)] != kIcnnOk) rep.converged[p] = 0;
+            logp[p] -= static_cast<double>(logdet[static_cast<std::size_t>(a)]);
         }
     }
     std::int64_t failed = 0;

@@ -73,6 +73,16 @@ std::shared_ptr<const InitialDistribution> make_flow_end(const InitialRecord& r)
     WGF_CHECK(r.params.size() == 2 && (r.params[0] == 4 || r.params[0] == 8) && r.params[1] >= 0 && r.params[1] < 1e9,
               "initial distribution record 'flow-end': bad parameters (expected {4 or 8, step})");
     WGF_CHECK(!r.blob.empty(), "initial distribution record 'flow-end': the source flow is missing");
+    // A source flow may itself start from a flow-end, and so on: each level holds (and re-serialises)
+    // a copy of the rest, so the depth is bounded (memory and stack stay proportional to the file).
+    constexpr int kMaxNesting = 16;
+    static thread_local int nesting = 0;
+    WGF_CHECK(nesting < kMaxNesting, "initial distribution record 'flow-end': source flows nested more than "
+                                         << kMaxNesting << " deep (a flow-end whose source starts from a flow-end ...)");
+    struct Depth {
+        Depth() { ++nesting; }
+        ~Depth() { --nesting; }
+    } depth;
     const int step = static_cast<int>(r.params[1]);
     std::shared_ptr<const InitialDistribution> d;
     if (r.params[0] == 4)

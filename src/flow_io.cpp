@@ -1,11 +1,14 @@
 // flow_io.cpp — flow files and per-step checkpoints (docs/FORMATS.md):
 //   flow file  "WGFFLOW\0" | u32 version=2 | u32 D | u32 steps | ρ⁰ record | u64 checksum |
 //              per step: f64 tau | ICNN record | u64 checksum   (each checksum covers all bytes before it)
-//   step file  "WGFSTEP\0" | u32 version=2 | u32 D | u32 step k | ρ⁰ record | f64 tau |
+//   step file  "WGFSTEP\0" | u32 version=3 | u32 D | u32 step k | ρ⁰ record | f64 tau |
+//              u32 len | run settings (text, "key = value" lines; empty when not given) |
 //              u64 checksum | ICNN record | u64 checksum
 //   ρ⁰ record  u32 len | kind | u32 len | name | u32 D | u64 count | f64 params[count] | u64 len | blob
 //              (wgf/initial.h; blob: a "flow-end" ρ⁰'s source flow file, empty otherwise)
 // Version 1 (still read): the ρ⁰ record is a Gaussian's f64 mean[D] | f64 cov[D][D].
+// Version 2 (still read): step files without the run settings (flow files of versions 2 and 3 are
+// the same).
 // Both are written atomically (temporary file + fsync + rename), so a crash mid-write leaves the
 // previous file intact.
 #include <sys/stat.h>
@@ -27,8 +30,9 @@ namespace wgf {
 namespace {
 constexpr char kFlowMagic[8] = {'W', 'G', 'F', 'F', 'L', 'O', 'W', '\0'};
 constexpr char kStepMagic[8] = {'W', 'G', 'F', 'S', 'T', 'E', 'P', '\0'};
-constexpr std::uint32_t kVersion = 2;       // written
+constexpr std::uint32_t kVersion = 3;       // written
 constexpr std::uint32_t kOldestVersion = 1;  // still read
+constexpr std::uint32_t kMaxSettingsBytes = 1u << 16;
 
 void put_string(detail::BinaryWriter& w, const std::string& s) {
     w.put<std::uint32_t>(static_cast<std::uint32_t>(s.size()));
@@ -68,7 +72,9 @@ InitialRecord get_initial_record(detail::BinaryReader& rd, std::uint32_t version
     r.dim = static_cast<std::int32_t>(D);
     if (version == 1) {  // a Gaussian: mean[D], cov[D][D]
         r.kind = "gaussian";
-        r.params.resize(static_cast<std::size_t>(D) + static_cast<std::size_t>(D) * D);
+        const std::size_t at = rd.position();
+        const std::uint64_t n = static_cast<std::uint64_t>(D) + static_cast<std::uint64_t>(D) * D;
+        r.params.resize(rd.check_count(n, sizeof(double), "rho0 mean and covariance (D + D*D values)", at));
         rd.get_bytes(r.params.data(), r.params.size() * sizeof(double), "rho0 mean and covariance");
         return r;
     }
@@ -146,7 +152,13 @@ std::string Flow<T>::to_bytes() const {
 
 template <typename T>
 Flow<T> Flow<T>::load(const std::string& path, std::shared_ptr<const InitialDistribution> user_initial) {
-    return from_bytes(detail::read_file(path), "flow file '" + path + "'", std::move(user_initial));
+    const std::string source = "flow file '" + path + "'";
+    const auto head = [&](const std::string& h) {  // magic and version before the rest is read
+        detail::BinaryReader rd(h, source);
+        check_magic(rd, kFlowMagic, "wgf flow file");
+    };
+    return from_bytes(detail::read_file(path, "flow file", detail::InputFile::kNoSizeLimit, 12, head), source,
+                      std::move(user_initial));
 }
 
 template <typename T>
@@ -179,7 +191,10 @@ std::string Flow<T>::step_path(const std::string& dir, int k) {
 }
 
 template <typename T>
-std::string Flow<T>::save_step(const std::string& dir, int k) const {
+std::string Flow<T>::save_step(const std::string& dir, int k, const std::string& settings) const {
+    WGF_CHECK(settings.size() <= kMaxSettingsBytes, "Flow::save_step: run settings of " << settings.size()
+                                                                                       << " bytes (at most "
+                                                                                       << kMaxSettingsBytes << ")");
     WGF_CHECK(k >= 0 && k < steps(), "Flow::save_step: step " << k << " out of range [0, " << steps() << ")");
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);  // parents too; an existing folder is fine
@@ -194,6 +209,8 @@ std::string Flow<T>::save_step(const std::string& dir, int k) const {
     // flow-end source in every step file).
     put_initial(w, k == 0 ? m_initial->record() : digest_form(m_initial->record()));
     w.put<double>(m_tau[static_cast<std::size_t>(k)]);
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(settings.size()));
+    w.put_bytes(settings.data(), settings.size());
     w.put_checksum();
     icnn_write(w, m_maps[static_cast<std::size_t>(k)]);
     w.put_checksum();
@@ -203,7 +220,9 @@ std::string Flow<T>::save_step(const std::string& dir, int k) const {
 }
 
 template <typename T>
-Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const InitialDistribution> user_initial) {
+Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const InitialDistribution> user_initial,
+                            std::string* settings) {
+    if (settings) settings->clear();
     if (!file_exists(step_path(dir, 0)))
         throw NoCheckpoint("Flow::load_steps: no step files in '" + dir + "' (expected " + step_path(dir, 0) + ")");
     Flow<T> flow;
@@ -212,8 +231,13 @@ Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const Initia
     for (int k = 0;; ++k) {
         const std::string path = step_path(dir, k);
         if (!file_exists(path)) break;
-        const std::string bytes = detail::read_file(path);
-        detail::BinaryReader rd(bytes, "step file '" + path + "'");
+        const std::string source = "step file '" + path + "'";
+        const std::string bytes = detail::read_file(path, "step file", detail::InputFile::kNoSizeLimit, 12,
+                                                    [&](const std::string& h) {
+                                                        detail::BinaryReader hr(h, source);
+                                                        check_magic(hr, kStepMagic, "wgf step file");
+                                                    });
+        detail::BinaryReader rd(bytes, source);
         const std::uint32_t version = check_magic(rd, kStepMagic, "wgf step file");
         const auto D = rd.get<std::uint32_t>("dim");
         const auto step = rd.get<std::uint32_t>("step");
@@ -221,9 +245,19 @@ Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const Initia
         WGF_CHECK(D >= 1 && D <= 100000, rd.source() << ": dimension " << D << " is out of range");
         const InitialRecord record = get_initial_record(rd, version, D);
         const double tau = rd.get<double>("tau");
+        std::string step_settings;
+        if (version >= 3) {
+            const auto len = rd.get<std::uint32_t>("run settings length");
+            WGF_CHECK(len <= kMaxSettingsBytes && len <= rd.remaining(),
+                      rd.source() << ": run settings of " << len << " bytes at byte " << rd.position() - 4
+                                  << " (at most " << kMaxSettingsBytes << ", and within the file)");
+            step_settings.resize(len);
+            rd.get_bytes(step_settings.data(), len, "run settings");
+        }
         rd.check_checksum();
         Icnn<T> net = icnn_read<T>(rd);
         WGF_CHECK(rd.remaining() == 0, rd.source() << ": " << rd.remaining() << " unexpected trailing bytes");
+        if (k == 0 && settings) *settings = step_settings;
         if (!have_initial) {
             flow = Flow<T>(resolve_initial(record, rd, user_initial));
             first = record;
@@ -243,8 +277,8 @@ Flow<T> Flow<T>::load_steps(const std::string& dir, std::shared_ptr<const Initia
     template std::string Flow<T>::to_bytes() const;                             \
     template Flow<T> Flow<T>::from_bytes(const std::string&, const std::string&, std::shared_ptr<const InitialDistribution>); \
     template std::string Flow<T>::step_path(const std::string&, int);           \
-    template std::string Flow<T>::save_step(const std::string&, int) const;     \
-    template Flow<T> Flow<T>::load_steps(const std::string&, std::shared_ptr<const InitialDistribution>);
+    template std::string Flow<T>::save_step(const std::string&, int, const std::string&) const; \
+    template Flow<T> Flow<T>::load_steps(const std::string&, std::shared_ptr<const InitialDistribution>, std::string*);
 WGF_INSTANTIATE(float)
 WGF_INSTANTIATE(double)
 #undef WGF_INSTANTIATE

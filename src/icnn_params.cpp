@@ -25,14 +25,19 @@ void IcnnShape::validate() const {
     WGF_CHECK(rank >= 1, "IcnnShape: rank must be >= 1, got " << rank);
     WGF_CHECK(std::isfinite(strong_convexity) && strong_convexity >= 0.0,
               "IcnnShape: strong_convexity must be finite and >= 0, got " << strong_convexity);
-    // Keep every buffer index within 2^62 elements.
-    long double total = 0;
-    int prev = 0;
+    // Every count below is formed in long double: no int overflow whatever the fields (rank = INT_MAX
+    // included). The limit is the index range of the BLAS and CUDA calls, which take int sizes
+    // (m·n of a parameter block, D² of a Hessian, r·W rows): each must stay below 2^31.
+    constexpr long double kIndexLimit = 2147483647.0L;
+    const long double D = dim, r = rank;
+    long double total = 0, prev = 0;
     for (int w : widths) {
-        total += static_cast<long double>(w) * (static_cast<long double>(dim) * (rank + 1) + 1 + prev);
+        total += static_cast<long double>(w) * (D * (r + 1) + 1 + prev);  // A_l, B_l, b_l, C_l
         prev = w;
     }
-    WGF_CHECK(total < 4.0e18L, "IcnnShape: " << describe() << " has too many parameters");
+    WGF_CHECK(D * D <= kIndexLimit, "IcnnShape: D = " << dim << ": the Hessian's D² entries exceed 2^31 - 1");
+    WGF_CHECK(total <= kIndexLimit, "IcnnShape: " << describe() << " has " << static_cast<double>(total)
+                                                  << " parameters, more than 2^31 - 1 (the BLAS/CUDA index range)");
 }
 
 std::size_t IcnnShape::param_count() const { return IcnnLayout(*this).total; }

@@ -2,8 +2,12 @@
 #include "wgf/jko.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -109,7 +113,9 @@ void JkoOptions::validate() const {
               "JkoOptions: lr_end_ratio must be in (0, 1], got " << lr_end_ratio);
     WGF_CHECK(std::isfinite(average_tail) && average_tail >= 0 && average_tail <= 1,
               "JkoOptions: average_tail must be in [0, 1], got " << average_tail);
-    WGF_CHECK(weight_decay >= 0 && pretrain_weight_decay >= 0, "JkoOptions: weight decays must be >= 0");
+    WGF_CHECK(std::isfinite(weight_decay) && weight_decay >= 0 && std::isfinite(pretrain_weight_decay) &&
+                  pretrain_weight_decay >= 0,
+              "JkoOptions: weight decays must be finite and >= 0, got " << weight_decay << " and " << pretrain_weight_decay);
     WGF_CHECK(pretrain_iterations >= 0, "JkoOptions: pretrain_iterations must be >= 0");
     WGF_CHECK(std::isfinite(pretrain_lr) && pretrain_lr > 0, "JkoOptions: pretrain_lr must be > 0");
     WGF_CHECK(pool_size >= 0, "JkoOptions: pool_size must be >= 0");
@@ -217,6 +223,90 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     return net;
 }
 
+namespace {
+/// "key = value" lines → ordered (key, value) pairs; lines without " = " are kept whole as keys.
+std::vector<std::pair<std::string, std::string>> parse_settings(const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        const std::size_t eq = line.find(" = ");
+        if (eq == std::string::npos)
+            out.emplace_back(line, "");
+        else
+            out.emplace_back(line.substr(0, eq), line.substr(eq + 3));
+    }
+    return out;
+}
+
+/// "seed (checkpoints: 0, now: 1); tau (...)" for every key whose value differs or is missing on one side.
+std::string settings_difference(const std::string& before, const std::string& now) {
+    const auto a = parse_settings(before), b = parse_settings(now);
+    const auto find = [](const std::vector<std::pair<std::string, std::string>>& v, const std::string& key) -> const std::string* {
+        for (const auto& kv : v)
+            if (kv.first == key) return &kv.second;
+        return nullptr;
+    };
+    std::ostringstream os;
+    const auto add = [&](const std::string& key, const std::string* x, const std::string* y) {
+        os << (os.tellp() > 0 ? "; " : "") << key << " (checkpoints: " << (x ? *x : "not recorded")
+           << ", now: " << (y ? *y : "not set") << ")";
+    };
+    for (const auto& kv : b) {
+        const std::string* old = find(a, kv.first);
+        if (!old || *old != kv.second) add(kv.first, old, &kv.second);
+    }
+    for (const auto& kv : a)
+        if (!find(b, kv.first)) add(kv.first, &kv.second, nullptr);
+    return os.str();
+}
+
+/// Refuses a checkpoint folder that cannot hold step files — before any training: a path that is a
+/// file, a folder that cannot be created or written (read-only file system, permissions).
+void check_checkpoint_dir(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    WGF_CHECK(std::filesystem::is_directory(dir),
+              "JkoSolver: checkpoint_dir '" << dir << "' is not a folder and cannot be created"
+                                            << (ec ? " (" + ec.message() + ")" : std::string()));
+    const std::string probe = dir + "/.wgf-write-probe";
+    std::FILE* f = std::fopen(probe.c_str(), "wb");
+    const int err = errno;
+    WGF_CHECK(f != nullptr, "JkoSolver: checkpoint_dir '" << dir << "' is not writable (" << std::strerror(err) << ")");
+    std::fclose(f);
+    std::remove(probe.c_str());
+}
+
+/// A shortest decimal that reads back to exactly v ("0.05", not "0.050000000000000003").
+std::string exact(double v) {
+    for (int digits = 6; digits <= 17; ++digits) {
+        std::ostringstream os;
+        os.precision(digits);
+        os << v;
+        if (std::stod(os.str()) == v || digits == 17) return os.str();
+    }
+    return {};
+}
+}  // namespace
+
+template <typename T>
+std::string JkoSolver<T>::settings() const {
+    std::ostringstream os;
+    const JkoOptions& o = m_opt;
+    os << "precision = " << (sizeof(T) == 4 ? "float" : "double") << "\n"
+       << "potential = " << m_potential->fingerprint() << "\n"
+       << "tau = " << exact(o.tau) << "\nbeta = " << exact(o.beta) << "\nseed = " << o.seed
+       << "\niterations = " << o.iterations << "\nbatch = " << o.batch << "\nlr = " << exact(o.lr) << "\nlr_schedule =";
+    for (const auto& piece : o.lr_schedule) os << " " << piece.first << ":" << exact(piece.second);
+    os << "\nlr_end_ratio = " << exact(o.lr_end_ratio) << "\naverage_tail = " << exact(o.average_tail)
+       << "\nweight_decay = " << exact(o.weight_decay)
+       << "\ninit = " << (o.init == JkoInit::Pretrain ? "pretrain" : "identity")
+       << "\npretrain_iterations = " << o.pretrain_iterations << "\npretrain_lr = " << exact(o.pretrain_lr)
+       << "\npretrain_weight_decay = " << exact(o.pretrain_weight_decay) << "\nsample_pool = " << o.sample_pool
+       << "\npool_size = " << o.pool_size << "\ncarry_pool = " << o.carry_pool << "\n";
+    return os.str();
+}
+
 template <typename T>
 Flow<T> JkoSolver<T>::resume_or_start(std::shared_ptr<const InitialDistribution> rho0) const {
     WGF_CHECK(rho0 != nullptr, "JkoSolver::resume_or_start: the initial distribution is null");
@@ -225,13 +315,20 @@ Flow<T> JkoSolver<T>::resume_or_start(std::shared_ptr<const InitialDistribution>
                                                                                                         << m_shape.dim);
     if (!m_opt.checkpoint_dir.empty()) {
         try {
-            Flow<T> flow = Flow<T>::load_steps(m_opt.checkpoint_dir, rho0);
+            std::string recorded;
+            Flow<T> flow = Flow<T>::load_steps(m_opt.checkpoint_dir, rho0, &recorded);
             WGF_CHECK(flow.initial().record() == rho0->record(),
                       "JkoSolver: checkpoints in '" << m_opt.checkpoint_dir << "' start from another initial distribution ("
                                                     << flow.initial().describe() << ", not " << rho0->describe() << ")");
             WGF_CHECK(flow.map(0).shape() == m_shape, "JkoSolver: checkpoints in '" << m_opt.checkpoint_dir
                                                                                   << "' hold maps of shape "
                                                                                   << flow.map(0).shape().describe());
+            // Step files of version 2 have no settings to compare: they resume as before.
+            const std::string diff = recorded.empty() ? std::string() : settings_difference(recorded, settings());
+            WGF_CHECK(diff.empty(), "JkoSolver: the checkpoints in '"
+                                        << m_opt.checkpoint_dir << "' were made with other settings: " << diff
+                                        << ". Resuming would continue another flow: use another checkpoint folder, "
+                                           "or remove that one to start again");
             return flow;
         } catch (const NoCheckpoint&) {
             // No step file at all: a fresh start. Anything else (damage, mismatch) propagates.
@@ -253,6 +350,7 @@ template <typename T>
 void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepReport&)>& on_step) {
     WGF_CHECK(flow.dim() == m_shape.dim, "JkoSolver::run: flow dimension " << flow.dim() << " differs from D = "
                                                                            << m_shape.dim);
+    if (!m_opt.checkpoint_dir.empty() && flow.steps() < m_opt.steps) check_checkpoint_dir(m_opt.checkpoint_dir);
     Icnn<T> net = flow.steps() == 0 ? initial_map(flow, &m_pretrain_seconds) : flow.map(flow.steps() - 1);
     detail::ContextDeviceScope scope(*m_ctx);  // device buffers below belong to ctx's device
     const std::int64_t N = m_opt.batch, D = m_shape.dim;
@@ -311,7 +409,7 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             try {
                 L = jko_loss(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo, buf.grad());
             } catch (const NotPositiveDefinite& e) {
-                throw NotPositiveDefinite(e.point(), e.row(), where_failed(k, it) + e.what());
+                throw NotPositiveDefinite(e.point(), e.status(), where_failed(k, it) + e.what());
             } catch (const Error& e) {
                 throw Error(where_failed(k, it) + e.what());
             }
@@ -333,7 +431,7 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             for (std::size_t i = 0; i < param_sum.size(); ++i) p[i] = static_cast<T>(param_sum[i] / averaged);
         }
         flow.push_back(net, m_opt.tau);
-        if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k);
+        if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k, settings());
         rep.time = flow.time(k + 1);
         rep.seconds = seconds_since(t0);
         if (on_step) on_step(rep);

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "binary_io.h"
 #include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "host/potential_host.h"
@@ -129,6 +130,22 @@ std::string QuadraticPotential<T>::describe() const {
     return "quadratic D=" + std::to_string(m_dim);
 }
 
+namespace {
+/// "<describe> fnv1a64:<hex>" over the given parameter arrays (exact bits: any change shows).
+std::string with_digest(const std::string& description, std::initializer_list<const std::vector<double>*> arrays) {
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    for (const auto* a : arrays) h = detail::fnv1a64(a->data(), a->size() * sizeof(double), h);
+    std::ostringstream os;
+    os << description << " fnv1a64:" << std::hex << h;
+    return os.str();
+}
+}  // namespace
+
+template <typename T>
+std::string QuadraticPotential<T>::fingerprint() const {
+    return with_digest(describe(), {&m_A, &m_m});
+}
+
 template <typename T>
 void QuadraticPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
 #ifdef WGF_WITH_CUDA
@@ -195,6 +212,12 @@ std::string GaussianMixturePotential<T>::describe() const {
     std::ostringstream os;
     os << "gaussian mixture D=" << m_dim << " K=" << m_logw.size() << " beta=" << m_beta;
     return os.str();
+}
+
+template <typename T>
+std::string GaussianMixturePotential<T>::fingerprint() const {
+    const std::vector<double> beta{m_beta};
+    return with_digest(describe(), {&m_logw, &m_means, &m_precision, &beta});
 }
 
 template <typename T>

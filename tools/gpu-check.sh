@@ -14,6 +14,9 @@
 #     tools/gpu-check.sh                      # nvidia-smi -L, ctest -L cuda (must pass, not skip),
 #                                             # bench_icnn and bench_jko --benchmark_filter=cuda,
 #                                             # markdown tables
+#     tools/gpu-check.sh --sanitize           # instead of the benchmarks and OU runs: the two CUDA
+#                                             # test binaries under compute-sanitizer memcheck and
+#                                             # racecheck (issue "Trust"; ≤ 4 × 120 s)
 #
 # Options: [--prepare] [BUILD_DIR] (default build/gpu, or $WGF_GPU_BUILD). Results go to $OUT when it
 # is set (gpu-check.md, bench_icnn_cuda.json, bench_jko_cuda.json, ctest.log), else to
@@ -25,11 +28,13 @@
 set -u -o pipefail
 
 prepare=0
+sanitize=0
 build=""
 for arg in "$@"; do
     case "$arg" in
         --prepare) prepare=1 ;;
-        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+        --sanitize) sanitize=1 ;;
+        -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
         -*) echo "gpu-check: unknown option $arg" >&2; exit 2 ;;
         *) build="$arg" ;;
     esac
@@ -173,6 +178,37 @@ say "$summary"
 say '```'
 [ $status -eq 0 ] || tail -n 60 "$ctest_log"
 say ""
+
+# ---- compute-sanitizer (--sanitize): memory errors and shared-memory races in the CUDA suites ---------
+if [ "$sanitize" = 1 ]; then
+    say "## compute-sanitizer (memcheck, racecheck) over the CUDA suites"
+    say ""
+    say "| tool | binary | result |"
+    say "| --- | --- | --- |"
+    if ! command -v compute-sanitizer >/dev/null 2>&1; then
+        say "| – | – | FAILED: compute-sanitizer not found (it ships with the CUDA toolkit) |"
+        status=1
+    else
+        for tool in memcheck racecheck; do
+            for t in test_icnn_cuda test_train_cuda; do
+                log="$out/sanitize_${tool}_$t.log"
+                timeout 120 compute-sanitizer --tool "$tool" --error-exitcode 86 "$build/tests/$t" >"$log" 2>&1
+                rc=$?
+                case $rc in
+                    0) result="clean ($(grep -Eo 'ERROR SUMMARY: [0-9]+ errors?' "$log" | tail -n 1))" ;;
+                    86) result="FAILED: errors reported (see $(basename "$log"))"; status=1 ;;
+                    124) result="timed out after 120 s (not a verdict)"; status=1 ;;
+                    77) result="FAILED: skipped (no device seen)"; status=1 ;;
+                    *) result="FAILED (exit $rc)"; status=1 ;;
+                esac
+                say "| $tool | $t | $result |"
+            done
+        done
+    fi
+    say ""
+    say "result: $([ $status -eq 0 ] && echo PASS || echo FAIL)"
+    exit $status
+fi
 
 # ---- benchmarks -------------------------------------------------------------------------------------
 # run_bench NAME: $build/bench/NAME --benchmark_filter=cuda, JSON to $out/NAME_cuda.json, a table.

@@ -81,13 +81,13 @@ OuResult run_typed(const OuConfig& cfg, int instance, std::uint64_t seed, bool v
     res.pretrain_seconds = solver.pretrain_seconds();
 
     const auto t1 = clock::now();
-    for (double t : cfg.eval_times) {
-        const int k = static_cast<int>(std::lround(t / opt.tau));
-        if (k < 0 || k > flow.steps() || std::fabs(k * opt.tau - t) > 1e-9) continue;
+    for (const int k : cfg.eval_steps) {
+        WGF_CHECK(k >= 0 && k <= flow.steps(), "OU evaluation step " << k << " is outside [0, " << flow.steps() << "]");
         const wgf::Gaussian target = wgf::ou_marginal(rho0, A, m, cfg.beta, flow.time(k));
         wgf::Rng erng(opt.seed + 77 + static_cast<std::uint64_t>(k));
         const FlowMetrics fm = flow_metrics(ctx, flow, k, target, cfg.eval_points, erng);
         const wgf::SymmetricKl& kl = fm.kl;
+        res.steps.push_back(k);
         res.times.push_back(flow.time(k));
         res.sym_kl.push_back(kl.sym());
         res.kl_model_target.push_back(kl.kl_model_target);

@@ -17,7 +17,7 @@ struct OuConfig {
     double beta = 1.0;
     wgf::JkoOptions jko;               ///< tau 0.05, 20 steps, 500 iterations, N 1024, lr 5e-3 (reference)
     std::int64_t eval_points = 8192;   ///< samples per KL term
-    std::vector<double> eval_times = {0.5, 0.9};
+    std::vector<int> eval_steps = {10, 18};  ///< steps k whose ρ^k is evaluated (t = k·τ), each in [0, steps]
     bool use_double = false;           ///< float32 maps, as the reference
     int host_threads = 0;
     wgf::Backend backend = wgf::Backend::Host;  ///< where the flow is trained and evaluated
@@ -25,6 +25,7 @@ struct OuConfig {
 
 struct OuResult {
     int instance = 0;
+    std::vector<int> steps;            ///< one entry per cfg.eval_steps, in that order
     std::vector<double> times, sym_kl, kl_model_target, kl_target_model;
     std::vector<std::int64_t> inverse_failures;
     double train_seconds = 0, pretrain_seconds = 0, eval_seconds = 0;

@@ -1,8 +1,11 @@
-// wgf_main.cpp — the `wgf` command-line tool: dispatch to subcommands; every wgf::Error becomes a
-// one-line message and exit status 1 (2 for usage errors).
+// wgf_main.cpp — the `wgf` command-line tool: dispatch to subcommands; every error becomes a one-line
+// message "wgf CMD: error: ..." and exit status 1 (usage errors: "wgf CMD: usage error: --option: ..."
+// and exit status 2, from each command's parser); `wgf CMD --help` lists a command's options.
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <new>
+#include <stdexcept>
 #include <string>
 
 #include "wgf/wgf.h"
@@ -28,12 +31,13 @@ void usage(std::ostream& os) {
           "  icnn-eval   --net FILE (--random N [--seed 1] | --points FILE.f64) --out PREFIX [--backend host|cuda]\n"
           "  ou          [--dims 2,4] [--instances 3] [--first-instance 0] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
           "              [--tau 0.05] [--lr 5e-3] [--init pretrain|identity] [--pool on|off] [--precision float|double]\n"
-          "              [--pretrain-iterations 4000] [--eval-points 8192] [--eval-times 0.5,0.9] [--threads 0]\n"
+          "              [--pretrain-iterations 4000] [--eval-points 8192] [--eval-times 0.5,0.9 (k*tau, k <= steps)] [--threads 0]\n"
           "              [--backend auto|host|cuda]  (auto: the CUDA device when one is visible, else host threads)\n"
           "              [--checkpoint-dir DIR] [--json FILE] [--quiet]   Ornstein-Uhlenbeck validation vs the closed form\n"
           "  jko-loss    --net FILE --points FILE.f64 --A a11,a12,.. --m m1,.. [--tau 0.05] [--beta 1] --out PREFIX\n"
           "              JKO loss (quadratic potential) and dL/dtheta as raw float64\n"
-          "  info        print the version, the available backends and the host BLAS kernels in use\n";
+          "  info        print the version, the available backends and the host BLAS kernels in use\n"
+          "'wgf <command> --help' lists a command's options with their defaults and ranges.\n";
 }
 }  // namespace
 
@@ -51,6 +55,10 @@ int main(int argc, char** argv) {
         if (cmd == "ou") return wgf_cli::cmd_ou(argc, argv);
         if (cmd == "jko-loss") return wgf_cli::cmd_jko_loss(argc, argv);
         if (cmd == "info") {
+            if (argc > 2) {
+                std::cerr << "wgf info: usage error: unexpected argument '" << argv[2] << "' (info takes none)\n";
+                return 2;
+            }
             std::cout << "wgf " << WGF_VERSION_MAJOR << "." << WGF_VERSION_MINOR << "." << WGF_VERSION_PATCH
                       << "\ncuda available: " << (wgf::cuda_available() ? "yes" : "no")
                       << "\ndefault backend: " << wgf::backend_name(wgf::default_backend()) << "\n";
@@ -64,8 +72,19 @@ int main(int argc, char** argv) {
         std::cerr << "wgf: unknown command '" << cmd << "'\n";
         usage(std::cerr);
         return 2;
+    } catch (const std::bad_alloc&) {  // an allocation no command anticipated (they name theirs)
+        std::cerr << "wgf " << cmd << ": error: out of memory: the options or input files ask for more memory than "
+                     "this machine can give (std::bad_alloc); use smaller sizes\n";
+        return 1;
+    } catch (const std::length_error& e) {
+        std::cerr << "wgf " << cmd << ": error: out of memory: an array larger than the largest possible was asked for ("
+                  << e.what() << "); use smaller sizes\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "wgf " << cmd << ": error: " << e.what() << "\n";
+        return 1;
+    } catch (...) {
+        std::cerr << "wgf " << cmd << ": error: unknown exception\n";
         return 1;
     }
 }

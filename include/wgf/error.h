@@ -15,19 +15,19 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-/// A Hessian that Cholesky could not factorise (not numerically SPD), reported when the caller
-/// asked for log det without a per-point status buffer. `point` is the batch index, `row` the
-/// 1-based row where the factorisation broke down.
+/// A Hessian that could not be factorised (wgf/icnn_status.h: indefinite, numerically singular or
+/// non-finite), reported when the caller asked for log det without a per-point status buffer, and by
+/// the training losses. `point` is the batch index, `status` the IcnnStatus code.
 class NotPositiveDefinite : public Error {
 public:
-    NotPositiveDefinite(std::int64_t point, int row, const std::string& msg)
-        : Error(msg), m_point(point), m_row(row) {}
+    NotPositiveDefinite(std::int64_t point, std::int32_t status, const std::string& msg)
+        : Error(msg), m_point(point), m_status(status) {}
     std::int64_t point() const { return m_point; }
-    int row() const { return m_row; }
+    std::int32_t status() const { return m_status; }
 
 private:
     std::int64_t m_point;
-    int m_row;
+    std::int32_t m_status;
 };
 
 /// No checkpoint to resume from: the checkpoint folder has no step 0 file (or does not exist).

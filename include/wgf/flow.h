@@ -88,13 +88,16 @@ public:
     static Flow from_bytes(const std::string& bytes, const std::string& source,
                            std::shared_ptr<const InitialDistribution> user_initial = nullptr);
 
-    /// Checkpoint of step k alone: `dir`/step-KKKKK.wgfstep (ρ⁰, τ_k, map k), written atomically.
-    /// Returns the path.
-    std::string save_step(const std::string& dir, int k) const;
+    /// Checkpoint of step k alone: `dir`/step-KKKKK.wgfstep (ρ⁰, τ_k, the run's settings, map k),
+    /// written atomically. `settings`: text that identifies how the maps were made (JkoSolver writes
+    /// JkoSolver::settings(); at most 64 KiB). Returns the path.
+    std::string save_step(const std::string& dir, int k, const std::string& settings = {}) const;
     /// Rebuild a flow from the step files 0, 1, … in `dir`, stopping at the first missing one.
     /// Throws NoCheckpoint when there is no step 0 file (a fresh start), wgf::Error when a step file
-    /// exists but is damaged (truncated, bad checksum, other shape or ρ⁰).
-    static Flow load_steps(const std::string& dir, std::shared_ptr<const InitialDistribution> user_initial = nullptr);
+    /// exists but is damaged (truncated, bad checksum, other shape or ρ⁰). `settings` (if given)
+    /// receives step 0's run settings (empty for files of version 2, which have none).
+    static Flow load_steps(const std::string& dir, std::shared_ptr<const InitialDistribution> user_initial = nullptr,
+                           std::string* settings = nullptr);
     static std::string step_path(const std::string& dir, int k);
 
 private:

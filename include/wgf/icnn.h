@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "wgf/context.h"
+#include "wgf/icnn_status.h"
 
 namespace wgf {
 
@@ -109,10 +110,6 @@ private:
     std::vector<T> m_params;
 };
 
-/// Per-point status of an evaluation that asked for log det.
-enum IcnnStatus : std::int32_t {
-    kIcnnOk = 0,  ///< factorised; > 0: Cholesky broke down at this 1-based row (logdet is NaN)
-};
 
 /// Requested outputs; a null pointer skips that output. All pointers live in the context's
 /// memory space. status may be given only with logdet; without status a failed factorisation

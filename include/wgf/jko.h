@@ -90,13 +90,19 @@ public:
     /// Extend `flow` to options.steps steps; calls on_step after each (and writes checkpoints).
     void run(Flow<T>& flow, const std::function<void(const JkoStepReport&)>& on_step = nullptr);
     /// The flow saved in options.checkpoint_dir if there is one (resume), else an empty flow at ρ⁰.
-    /// Checkpoints that exist but are damaged, or start from another ρ⁰ or ICNN shape, throw.
+    /// Checkpoints that exist but are damaged, start from another ρ⁰ or ICNN shape, or were made
+    /// with other settings() throw wgf::Error (the message lists every differing setting).
     Flow<T> resume_or_start(std::shared_ptr<const InitialDistribution> rho0) const;
     /// The same with a copy of a distribution: resume_or_start(Gaussian(...)).
     template <typename Dist, typename = std::enable_if_t<std::is_base_of_v<InitialDistribution, std::decay_t<Dist>>>>
     Flow<T> resume_or_start(Dist&& rho0) const {
         return resume_or_start(std::make_shared<const std::decay_t<Dist>>(std::forward<Dist>(rho0)));
     }
+
+    /// The run's settings that determine the maps (every JkoOptions field except steps and
+    /// checkpoint_dir, the precision T and the potential's fingerprint), as "key = value" lines.
+    /// Written into every checkpoint; resume_or_start refuses checkpoints made with other settings.
+    std::string settings() const;
 
     const JkoOptions& options() const { return m_opt; }
     double pretrain_seconds() const { return m_pretrain_seconds; }

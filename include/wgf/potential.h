@@ -30,6 +30,10 @@ public:
     virtual ~Potential() = default;
     virtual int dim() const = 0;
     virtual std::string describe() const = 0;
+    /// What identifies the potential in a checkpoint's run settings (JkoSolver refuses to resume
+    /// checkpoints made with another one): the built-ins add a digest of their parameters to
+    /// describe(); a user's potential is known by its describe() (its name) alone.
+    virtual std::string fingerprint() const { return describe(); }
     /// value: [n] or null; grad: [n][D] or null; y: [n][D]. Pointers in ctx's memory space.
     /// Throws wgf::Error on bad arguments (n ≤ 0, null y, nothing requested) and when y contains
     /// NaN/Inf (the message gives the count).
@@ -47,6 +51,7 @@ public:
     QuadraticPotential(std::vector<double> A, std::vector<double> m);
     int dim() const override { return m_dim; }
     std::string describe() const override;
+    std::string fingerprint() const override;
     void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
     const std::vector<double>& matrix() const { return m_A; }
     const std::vector<double>& center() const { return m_m; }
@@ -66,6 +71,7 @@ public:
                              int dim, double beta = 1.0);
     int dim() const override { return m_dim; }
     std::string describe() const override;
+    std::string fingerprint() const override;
     void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
     int components() const { return static_cast<int>(m_logw.size()); }
 

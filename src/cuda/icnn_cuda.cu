@@ -52,7 +52,7 @@ struct Workspace {
     T* Delta = nullptr;  // [Wmax × P]  δ_l
     T* J = nullptr;      // [Wmax × P·D]  J_{l−1} in the forward pass, then M = diag(e) K
     T* H = nullptr;      // [D² × P]  when hess_x is not an output
-    T* F = nullptr;      // [D² × P]  potrf's copy when hess_x is an output
+    T* F = nullptr;      // [D² × P]  potrf's copy of H (H stays for the pivot floor and re-factorisations)
     T** ptrs = nullptr;  // [P]  potrfBatched's pointer array
     std::int32_t* status = nullptr;  // [N]  own statuses
 };
@@ -92,7 +92,7 @@ std::size_t plan_workspace(const IcnnShape& shape, const Request& req, std::int6
         if (!req.hess_out) ws.H = takeT(D * D * P);
     }
     if (req.potrf) {
-        if (req.hess_out) ws.F = takeT(D * D * P);
+        ws.F = takeT(D * D * P);
         ws.ptrs = carve.take<T*>(P);
     }
     if (req.own_status) ws.status = carve.take<std::int32_t>(n);
@@ -200,12 +200,12 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
         // H_p += K_pᵀ (diag(e) K)_p for every point p: W×D blocks at stride W·D, D×D results at D².
         gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.J, W, stride, T(1), H, D, DD, P);
     }
-    T* F = req.potrf && req.hess_out ? ws.F : nullptr;
+    T* F = req.potrf ? ws.F : nullptr;  // symmetrize_kernel also writes potrf's copy
     WGF_LAUNCH_KERNEL(grid_for(std::int64_t(DD) * P), kThreads, stream, symmetrize_kernel<T>)(D, P, H, F);
     WGF_LAUNCH_CHECK(stream);
     if (!req.logdet) return;
 
-    // ---- log det by Cholesky; status[p] = 0 or the 1-based failing row -----------------------------------
+    // ---- log det by Cholesky; status[p] as in wgf/icnn_status.h ----------------------------------------------
     std::int32_t* status = (req.own_status ? ws.status : out.status) + n0;
     T* logdet = out.logdet + n0;
     if (!req.potrf) {
@@ -215,18 +215,23 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
             WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, cholesky_logdet_kernel<T, kMaxCholeskyDim>)(D, P, H, logdet, status);
         }
         WGF_LAUNCH_CHECK(stream);
-        return;
+    } else {
+        // cuSOLVER potrfBatched: takes an array of device pointers (no strided variant), factorises in
+        // place the copy F (H is kept: logdet_from_factor_kernel reads its diagonal for the pivot floor
+        // and re-factorises the points potrf rejects), fills only the LOWER triangle (column-major, so
+        // the row-major upper one; only the diagonal is read back) and reports info[p] = k > 0 when the
+        // leading minor of order k is not PD.
+        WGF_LAUNCH_KERNEL(grid_for(P), kThreads, stream, fill_pointers_kernel<T>)(P, F, DD, ws.ptrs);
+        WGF_LAUNCH_CHECK(stream);
+        potrf_batched(st.cusolver, D, ws.ptrs, D, status, P);
+        WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, logdet_from_factor_kernel<T>)(D, P, H, F, logdet, status);
+        WGF_LAUNCH_CHECK(stream);
     }
-    // cuSOLVER potrfBatched: takes an array of device pointers (no strided variant), factorises in
-    // place (H when it is scratch, else the copy F), fills only the LOWER triangle (column-major, so
-    // the row-major upper one; only the diagonal is read back) and reports info[p] = k > 0 when the
-    // leading minor of order k is not PD, the same 1-based row as cholesky_lower_inplace.
-    T* fac = F != nullptr ? F : H;
-    WGF_LAUNCH_KERNEL(grid_for(P), kThreads, stream, fill_pointers_kernel<T>)(P, fac, DD, ws.ptrs);
-    WGF_LAUNCH_CHECK(stream);
-    potrf_batched(st.cusolver, D, ws.ptrs, D, status, P);
-    WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, logdet_from_factor_kernel<T>)(D, P, fac, logdet, status);
-    WGF_LAUNCH_CHECK(stream);
+    if (req.value || req.grad) {
+        WGF_LAUNCH_KERNEL(grid_for(P), kThreads, stream, mark_nonfinite_outputs_kernel<T>)(
+            D, P, req.value ? out.value + n0 : nullptr, req.grad ? out.grad_x + n0 * D : nullptr, logdet, status);
+        WGF_LAUNCH_CHECK(stream);
+    }
 }
 
 }  // namespace
@@ -274,11 +279,11 @@ void icnn_eval_cuda(CudaState& state, const IcnnShape& shape, const T* params, c
                                        cudaMemcpyDeviceToHost, state.stream));
         WGF_CUDA_CHECK(cudaStreamSynchronize(state.stream));
         for (std::int64_t i = 0; i < n; ++i) {
-            const int row = status[static_cast<std::size_t>(i)];
-            if (row != 0)
-                throw NotPositiveDefinite(i, row, "icnn_eval: Hessian of point " + std::to_string(i) +
-                                                      " is not positive definite (Cholesky failed at row " +
-                                                      std::to_string(row) + "); pass a status buffer to get per-point results");
+            const std::int32_t code = status[static_cast<std::size_t>(i)];
+            if (code != kIcnnOk)
+                throw NotPositiveDefinite(i, code, "icnn_eval: Hessian of point " + std::to_string(i) +
+                                                       " is not positive definite: " + icnn_status_reason(code) +
+                                                       "; pass a status buffer to get per-point results");
         }
     }
 }

@@ -203,29 +203,55 @@ __global__ void cholesky_logdet_kernel(int D, int P, const T* __restrict__ H, T*
     const std::int64_t dd = std::int64_t(D) * D;
     WGF_GRID_STRIDE(p, std::int64_t(P)) {
         for (int k = 0; k < D * D; ++k) a[k] = H[p * dd + k];
-        const int row = cholesky_lower_inplace(a, D);
-        logdet[p] = row == 0 ? cholesky_logdet(a, D) : std::numeric_limits<T>::quiet_NaN();
-        status[p] = row;
+        const int code = cholesky_lower_inplace(a, D);  // the contract of wgf/icnn_status.h
+        logdet[p] = code == kIcnnOk ? cholesky_logdet(a, D) : std::numeric_limits<T>::quiet_NaN();
+        status[p] = code;
     }
 }
 
-/// After cusolverDn<T>potrfBatched: log det from the factor's diagonal. status holds potrf's info
-/// (0, or the order of the first leading minor that is not PD). potrf need not flag a NaN/Inf
-/// pivot, so a diagonal entry that is not positive and finite is reported here as that row, as
-/// cholesky_lower_inplace does.
+/// After cusolverDn<T>potrfBatched on F (a copy of H): log det from the factor's diagonal, under the
+/// contract of wgf/icnn_status.h. status holds potrf's info (0, or the order of the first leading
+/// minor that is not PD). A point potrf factorised whose pivots L_kk² all exceed the floor of H takes
+/// potrf's log det; any other point (potrf failed, a pivot at or below the floor, NaN/Inf) is
+/// factorised again by cholesky_lower_inplace in F (global memory), so that its status is the one the
+/// host and the in-kernel path give: potrf cannot tell a singular H from an indefinite one.
 template <typename T>
-__global__ void logdet_from_factor_kernel(int D, int P, const T* __restrict__ F, T* __restrict__ logdet,
-                                          std::int32_t* __restrict__ status) {
+__global__ void logdet_from_factor_kernel(int D, int P, const T* __restrict__ H, T* __restrict__ F,
+                                          T* __restrict__ logdet, std::int32_t* __restrict__ status) {
     const std::int64_t dd = std::int64_t(D) * D;
     WGF_GRID_STRIDE(p, std::int64_t(P)) {
-        const T* f = F + p * dd;
-        int row = status[p];
-        for (int k = 0; row == 0 && k < D; ++k) {
+        T* f = F + p * dd;
+        const T* h = H + p * dd;
+        const T pivot_floor = cholesky_pivot_floor_of(h, D);
+        bool ok = status[p] == 0 && pivot_floor == pivot_floor;
+        for (int k = 0; ok && k < D; ++k) {
             const T lkk = f[std::int64_t(k) * D + k];
-            if (!(lkk > T(0)) || !(lkk < T(INFINITY))) row = k + 1;
+            ok = lkk * lkk > pivot_floor && lkk < T(INFINITY);
         }
-        logdet[p] = row == 0 ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
-        status[p] = row;
+        if (ok) {
+            logdet[p] = cholesky_logdet(f, D);
+            status[p] = kIcnnOk;
+            continue;
+        }
+        for (std::int64_t k = 0; k < dd; ++k) f[k] = h[k];
+        const int code = cholesky_lower_inplace(f, D);
+        logdet[p] = code == kIcnnOk ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
+        status[p] = code;
+    }
+}
+
+/// A point whose requested ψ (value) or ∇ψ (grad, [P][D]) is not finite gets kIcnnNonFinite and
+/// logdet NaN (mark_nonfinite_outputs in icnn_host.cpp).
+template <typename T>
+__global__ void mark_nonfinite_outputs_kernel(int D, int P, const T* __restrict__ value, const T* __restrict__ grad,
+                                              T* __restrict__ logdet, std::int32_t* __restrict__ status) {
+    WGF_GRID_STRIDE(p, std::int64_t(P)) {
+        bool finite = value == nullptr || std::fabs(value[p]) < T(INFINITY);
+        for (int d = 0; finite && grad != nullptr && d < D; ++d) finite = std::fabs(grad[p * D + d]) < T(INFINITY);
+        if (!finite) {
+            status[p] = kIcnnNonFinite;
+            logdet[p] = std::numeric_limits<T>::quiet_NaN();
+        }
     }
 }
 

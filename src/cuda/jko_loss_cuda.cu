@@ -208,7 +208,7 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
             gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.M, W, stride, T(1), ws.H, D, DD, P);
         }
         WGF_LAUNCH(symmetrize_kernel, std::int64_t(DD) * P, D, P, ws.H, static_cast<T*>(nullptr));
-        WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, ws.H, ws.F, ws.logdet, ws.status + n0, ws.failure);
+        WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, ws.H, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
     }
     // ---- the loss's own terms: potential, W₂, sums -------------------------------------------------------------
     if (spec.potential != nullptr) spec.potential->eval(ctx, ws.Y, P, ws.phi, ws.dphi);
@@ -336,13 +336,13 @@ std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* para
     static_assert(sizeof failed == sizeof(double), "failure word");
     std::memcpy(&failed, &host[3], sizeof failed);
     if (spec.hess && failed != std::numeric_limits<unsigned long long>::max()) {
-        std::int32_t row = 0;
-        WGF_CUDA_CHECK(cudaMemcpyAsync(&row, ws.status + failed, sizeof row, cudaMemcpyDeviceToHost, stream));
+        std::int32_t code = 0;
+        WGF_CUDA_CHECK(cudaMemcpyAsync(&code, ws.status + failed, sizeof code, cudaMemcpyDeviceToHost, stream));
         WGF_CUDA_CHECK(cudaStreamSynchronize(stream));
         const auto point = static_cast<std::int64_t>(failed);
-        throw NotPositiveDefinite(point, row, std::string(who) + ": Hessian of batch point " + std::to_string(point) +
-                                                  " is not positive definite (Cholesky failed at row " +
-                                                  std::to_string(row) + "); the loss is undefined");
+        throw NotPositiveDefinite(point, code, std::string(who) + ": Hessian of batch point " + std::to_string(point) +
+                                                   " is not positive definite: " + icnn_status_reason(code) +
+                                                   "; the loss is undefined");
     }
     return {host[0], host[1], host[2]};
 }

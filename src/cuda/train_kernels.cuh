@@ -43,21 +43,24 @@ __global__ void fill_kernel(std::int64_t count, T value, T* __restrict__ v) {
     WGF_GRID_STRIDE(i, count) v[i] = value;
 }
 
-/// Cholesky of each point's H into F (global memory, thread ↔ point), logdet and status; the
-/// lowest failing point index goes to *first_failure (atomicMin: deterministic). Mirrors
-/// cholesky_logdet_forward.
+/// Cholesky of each point's H into F (global memory, thread ↔ point), logdet and status (the contract
+/// of wgf/icnn_status.h; a point whose push Y is not finite is kIcnnNonFinite); the lowest failing
+/// point index goes to *first_failure (atomicMin: deterministic). Mirrors cholesky_logdet_forward and
+/// the loss's check in jko_loss_host.cpp.
 template <typename T>
-__global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, const T* __restrict__ H, T* __restrict__ F,
-                                       T* __restrict__ logdet, std::int32_t* __restrict__ status,
+__global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, const T* __restrict__ H, const T* __restrict__ Y,
+                                       T* __restrict__ F, T* __restrict__ logdet, std::int32_t* __restrict__ status,
                                        unsigned long long* first_failure) {
     const std::int64_t dd = std::int64_t(D) * D;
     WGF_GRID_STRIDE(p, std::int64_t(P)) {
         T* f = F + p * dd;
         for (std::int64_t k = 0; k < dd; ++k) f[k] = H[p * dd + k];
-        const int row = cholesky_lower_inplace(f, D);
-        logdet[p] = row == 0 ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
-        status[p] = row;
-        if (row != 0) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
+        int code = cholesky_lower_inplace(f, D);
+        for (int d = 0; code == kIcnnOk && d < D; ++d)
+            if (!(std::fabs(Y[p * D + d]) < T(INFINITY))) code = kIcnnNonFinite;
+        logdet[p] = code == kIcnnOk ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
+        status[p] = code;
+        if (code != kIcnnOk) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
     }
 }
 

@@ -90,9 +90,9 @@ void cholesky_logdet_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
     blk.status.assign(static_cast<std::size_t>(P), 0);
     for (int p = 0; p < P; ++p) {
         T* a = blk.Lfac.col(p).data();
-        const int row = cholesky_lower_inplace(a, D);
-        blk.status[static_cast<std::size_t>(p)] = row;
-        blk.logdet[p] = row == 0 ? cholesky_logdet(a, D) : std::numeric_limits<T>::quiet_NaN();
+        const int status = cholesky_lower_inplace(a, D);  // the contract of wgf/icnn_status.h
+        blk.status[static_cast<std::size_t>(p)] = status;
+        blk.logdet[p] = status == kIcnnOk ? cholesky_logdet(a, D) : std::numeric_limits<T>::quiet_NaN();
     }
 }
 

@@ -30,6 +30,7 @@
 
 #include "icnn_block_host.h"
 #include "denormals.h"
+#include "parallel_errors.h"
 #include "wgf/error.h"
 
 namespace wgf {
@@ -49,6 +50,20 @@ int host_block_points(const IcnnShape& shape, std::int64_t n, int threads, bool 
 }
 
 namespace {
+/// A point whose requested ψ or ∇ψ is not finite gets kIcnnNonFinite (and logdet NaN), whatever its
+/// Hessian: its outputs are not usable (wgf/icnn_status.h).
+template <typename T>
+void mark_nonfinite_outputs(const IcnnOutputs<T>& out, std::int64_t n0, int P, int D) {
+    for (std::int64_t p = n0; p < n0 + P; ++p) {
+        bool finite = !out.value || std::isfinite(out.value[p]);
+        for (int d = 0; finite && out.grad_x && d < D; ++d) finite = std::isfinite(out.grad_x[p * D + d]);
+        if (!finite) {
+            out.status[p] = kIcnnNonFinite;
+            out.logdet[p] = std::numeric_limits<T>::quiet_NaN();
+        }
+    }
+}
+
 template <typename T>
 void eval_block(const HostNet<T>& net, const T* x, std::int64_t n0, int P, IcnnOutputs<T> out, IcnnBlock<T>& blk) {
     const int D = net.shape.dim;
@@ -72,6 +87,7 @@ void eval_block(const HostNet<T>& net, const T* x, std::int64_t n0, int P, IcnnO
         cholesky_logdet_forward(net, blk);
         std::copy(blk.logdet.data(), blk.logdet.data() + P, out.logdet + n0);
         std::copy(blk.status.begin(), blk.status.end(), out.status + n0);
+        mark_nonfinite_outputs(out, n0, P, D);
     }
 }
 }  // namespace
@@ -91,6 +107,7 @@ void icnn_eval_host(int threads, const IcnnShape& shape, const T* params, const 
 
     const int P = host_block_points(shape, n, threads, need_hess);
     const std::int64_t blocks = (n + P - 1) / P;
+    ParallelErrors errors;
 #pragma omp parallel num_threads(threads)
     {
         const FlushDenormals flush_denormals;  // softplus tails: no denormal slow paths (denormals.h)
@@ -98,18 +115,17 @@ void icnn_eval_host(int threads, const IcnnShape& shape, const T* params, const 
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t b = 0; b < blocks; ++b) {
             const std::int64_t n0 = b * P;
-            eval_block(net, x, n0, static_cast<int>(std::min<std::int64_t>(P, n - n0)), out, blk);
+            errors.run(b, [&] { eval_block(net, x, n0, static_cast<int>(std::min<std::int64_t>(P, n - n0)), out, blk); });
         }
     }
+    errors.rethrow();
 
     for (std::size_t i = 0; i < own_status.size(); ++i)
-        if (own_status[i] != 0) {
-            const int row = own_status[i];
-            throw NotPositiveDefinite(static_cast<std::int64_t>(i), row,
-                                      "icnn_eval: Hessian of point " + std::to_string(i) +
-                                          " is not positive definite (Cholesky failed at row " + std::to_string(row) +
-                                          "); pass a status buffer to get per-point results");
-        }
+        if (own_status[i] != kIcnnOk)
+            throw NotPositiveDefinite(static_cast<std::int64_t>(i), own_status[i],
+                                      "icnn_eval: Hessian of point " + std::to_string(i) + " is not positive definite: " +
+                                          icnn_status_reason(own_status[i]) +
+                                          "; pass a status buffer to get per-point results");
 }
 
 template <typename T>

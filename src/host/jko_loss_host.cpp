@@ -14,6 +14,7 @@
 #include "icnn_block_host.h"
 #include "icnn_host.h"
 #include "denormals.h"
+#include "parallel_errors.h"
 #include "wgf/error.h"
 #include "tape.h"
 
@@ -48,7 +49,7 @@ struct ThreadSums {
     HVec<T> dparams;  // aligned, like HostNet::params, for reproducible reductions
     double w2 = 0, potential = 0, logdet = 0, sq = 0;
     std::int64_t failed_point = -1;
-    int failed_row = 0;
+    std::int32_t failed_status = kIcnnOk;
 };
 
 /// The block loop shared by the losses. The blocks of points are split into up to 4·threads groups of
@@ -68,6 +69,7 @@ std::vector<ThreadSums<T>> run_blocks(int threads, const HostNet<T>& net, const 
     const std::int64_t blocks = (n + P - 1) / P;
     const std::int64_t groups = std::min<std::int64_t>(blocks, 4 * static_cast<std::int64_t>(threads));
     std::vector<ThreadSums<T>> sums(static_cast<std::size_t>(groups));
+    ParallelErrors errors;  // a throwing potential or allocation: rethrown below, never std::terminate
 #pragma omp parallel num_threads(threads)
     {
         const FlushDenormals flush_denormals;  // softplus tails: no denormal slow paths (denormals.h)
@@ -76,20 +78,24 @@ std::vector<ThreadSums<T>> run_blocks(int threads, const HostNet<T>& net, const 
         Tape tape;
 #pragma omp for schedule(dynamic, 1)
         for (std::int64_t g = 0; g < groups; ++g) {
-            ThreadSums<T>& acc = sums[static_cast<std::size_t>(g)];
-            if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
-            for (std::int64_t b = g * blocks / groups; b < (g + 1) * blocks / groups; ++b) {
-                const std::int64_t n0 = b * P;
-                blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
-                record_icnn(tape, net, blk, dL_dparams ? acc.dparams.data() : nullptr, hessian);
-                if (loss_ops(blk, tape, acc, n0) && dL_dparams) {
-                    blk.zero_adjoints(net);
-                    tape.backward();
+            errors.run(g, [&] {
+                ThreadSums<T>& acc = sums[static_cast<std::size_t>(g)];
+                if (dL_dparams) acc.dparams.setZero(static_cast<Eigen::Index>(count));
+                for (std::int64_t b = g * blocks / groups; b < (g + 1) * blocks / groups; ++b) {
+                    const std::int64_t n0 = b * P;
+                    tape.clear();  // a block that threw left its ops behind
+                    blk.set_points(x + n0 * D, static_cast<int>(std::min<std::int64_t>(P, n - n0)), D);
+                    record_icnn(tape, net, blk, dL_dparams ? acc.dparams.data() : nullptr, hessian);
+                    if (loss_ops(blk, tape, acc, n0) && dL_dparams) {
+                        blk.zero_adjoints(net);
+                        tape.backward();
+                    }
+                    tape.clear();
                 }
-                tape.clear();
-            }
+            });
         }
     }
+    errors.rethrow();
     if (dL_dparams) {
         std::fill(dL_dparams, dL_dparams + count, T(0));
         for (const auto& acc : sums)
@@ -117,18 +123,25 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
                                  [&](IcnnBlock<T>& blk, Tape& tape, ThreadSums<T>& acc, std::int64_t n0) {
         static thread_local Scratch scratch;
         Scratch& sc = scratch;
-        for (int p = 0; p < blk.P; ++p)
-            if (blk.status[static_cast<std::size_t>(p)] != 0 && acc.failed_point < 0) {
+        for (int p = 0; p < blk.P; ++p) {
+            // A push that overflowed is a non-finite point, as in icnn_eval (wgf/icnn_status.h).
+            if (blk.status[static_cast<std::size_t>(p)] == kIcnnOk && !blk.Y.row(p).allFinite())
+                blk.status[static_cast<std::size_t>(p)] = kIcnnNonFinite;
+            if (blk.status[static_cast<std::size_t>(p)] != kIcnnOk && acc.failed_point < 0) {
                 acc.failed_point = n0 + p;
-                acc.failed_row = blk.status[static_cast<std::size_t>(p)];
+                acc.failed_status = blk.status[static_cast<std::size_t>(p)];
             }
+        }
+        if (acc.failed_point >= 0) return false;  // the loss is undefined: no potential on non-finite points
         // Potential Φ(y) with ∇Φ(y): backward ȳ += Φ̄ ∇Φ(y).
         sc.phi.resize(blk.P);
         sc.dphi.resize(blk.P, D);
         Context host(Backend::Host, 1);
         if (serial_potential) {
+            std::exception_ptr thrown;  // must not leave the critical section
 #pragma omp critical(wgf_user_potential)
-            potential.eval(host, blk.Y.data(), blk.P, sc.phi.data(), sc.dphi.data());
+            thrown = catch_inside([&] { potential.eval(host, blk.Y.data(), blk.P, sc.phi.data(), sc.dphi.data()); });
+            if (thrown) std::rethrow_exception(thrown);
         } else {
             potential.eval(host, blk.Y.data(), blk.P, sc.phi.data(), sc.dphi.data());
         }
@@ -156,10 +169,10 @@ JkoLossValue jko_loss_host(int threads, const IcnnShape& shape, const T* params,
     JkoLossValue v;
     for (const auto& acc : sums) {
         if (acc.failed_point >= 0)
-            throw NotPositiveDefinite(acc.failed_point, acc.failed_row,
+            throw NotPositiveDefinite(acc.failed_point, acc.failed_status,
                                       "jko_loss: Hessian of batch point " + std::to_string(acc.failed_point) +
-                                          " is not positive definite (Cholesky failed at row " +
-                                          std::to_string(acc.failed_row) + "); the loss is undefined");
+                                          " is not positive definite: " + icnn_status_reason(acc.failed_status) +
+                                          "; the loss is undefined");
         v.w2 += acc.w2;
         v.potential += acc.potential;
         v.logdet += acc.logdet;

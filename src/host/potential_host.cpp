@@ -16,6 +16,7 @@
 
 #include "wgf/detail/cholesky.h"
 #include "wgf/error.h"
+#include "parallel_errors.h"
 
 namespace wgf {
 namespace detail {
@@ -41,9 +42,9 @@ std::vector<double> spd_cholesky(const char* who, const char* what, std::vector<
             A[static_cast<std::size_t>(i) * D + j] = A[static_cast<std::size_t>(j) * D + i] = 0.5 * (a + b);
         }
     std::vector<double> L = A;
-    const int row = cholesky_lower_inplace(L.data(), D);
-    WGF_CHECK(row == 0, who << ": " << what << " is not positive definite (Cholesky failed at row " << row << " of "
-                            << D << ")");
+    const int status = cholesky_lower_inplace(L.data(), D);  // the rule of wgf/icnn_status.h
+    WGF_CHECK(status == kIcnnOk, who << ": " << what << " is not positive definite (" << D << "x" << D << ", Cholesky: "
+                                     << icnn_status_name(status) << ")");
     for (int i = 0; i < D; ++i)
         for (int j = i + 1; j < D; ++j) L[static_cast<std::size_t>(i) * D + j] = 0.0;
     return L;
@@ -70,11 +71,14 @@ template <typename T>
 void quadratic_eval_host(int threads, int D, const double* A, const double* m, const T* y, std::int64_t n, T* value,
                          T* grad) {
     const int nt = threads_for(threads, n, 2.0 * D * D);
+    ParallelErrors errors;  // only the scratch allocation can throw; the loop body is arithmetic
 #pragma omp parallel num_threads(nt)
     {
-        std::vector<double> d(static_cast<std::size_t>(D));
+        std::vector<double> d;
+        const bool ready = errors.run(-1, [&] { d.resize(static_cast<std::size_t>(D)); });
 #pragma omp for schedule(static)
         for (std::int64_t p = 0; p < n; ++p) {
+            if (!ready) continue;
             const T* yp = y + p * D;
             for (int i = 0; i < D; ++i) d[i] = static_cast<double>(yp[i]) - m[i];
             double phi = 0;
@@ -88,6 +92,7 @@ void quadratic_eval_host(int threads, int D, const double* A, const double* m, c
             if (value) value[p] = static_cast<T>(0.5 * phi);
         }
     }
+    errors.rethrow();
 }
 
 template <typename T>
@@ -95,13 +100,19 @@ void mixture_eval_host(int threads, int D, int K, double beta, const double* log
                        const double* precision, const T* y, std::int64_t n, T* value, T* grad) {
     const std::size_t DD = static_cast<std::size_t>(D) * static_cast<std::size_t>(D);
     const int nt = threads_for(threads, n, 2.0 * K * D * D);
+    ParallelErrors errors;  // only the scratch allocation can throw; the loop body is arithmetic
 #pragma omp parallel num_threads(nt)
     {
-        std::vector<double> yd(static_cast<std::size_t>(D)), d(static_cast<std::size_t>(D));
-        std::vector<double> Pd(static_cast<std::size_t>(K) * D);  // P_k d_k, kept for the gradient
-        std::vector<double> ell(static_cast<std::size_t>(K));
+        std::vector<double> yd, d, Pd, ell;  // Pd: P_k d_k, kept for the gradient
+        const bool ready = errors.run(-1, [&] {
+            yd.resize(static_cast<std::size_t>(D));
+            d.resize(static_cast<std::size_t>(D));
+            Pd.resize(static_cast<std::size_t>(K) * D);
+            ell.resize(static_cast<std::size_t>(K));
+        });
 #pragma omp for schedule(static)
         for (std::int64_t p = 0; p < n; ++p) {
+            if (!ready) continue;
             for (int i = 0; i < D; ++i) yd[i] = static_cast<double>(y[p * D + i]);
             double M = -INFINITY;
             for (int k = 0; k < K; ++k) {
@@ -135,6 +146,7 @@ void mixture_eval_host(int threads, int D, int K, double beta, const double* log
             }
         }
     }
+    errors.rethrow();
 }
 
 template void quadratic_eval_host<float>(int, int, const double*, const double*, const float*, std::int64_t, float*,

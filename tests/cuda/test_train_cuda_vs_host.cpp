@@ -246,7 +246,7 @@ TEST_CASE("cuda jko_loss names the first failing point when it lies in a later c
 }
 
 TEST_CASE("cuda jko_loss reports a Hessian that is not positive definite, as the host") {
-    // All parameters zero and s = 0: ψ = 0, ∇²ψ = 0 exactly, so Cholesky fails at row 1 everywhere.
+    // All parameters zero and s = 0: ψ = 0, ∇²ψ = 0 exactly: singular everywhere (wgf/icnn_status.h).
     IcnnShape shape = IcnnShape::uniform(5, 2, 1, 1);
     shape.strong_convexity = 0;
     const Icnn<double> net(shape);
@@ -256,24 +256,24 @@ TEST_CASE("cuda jko_loss reports a Hessian that is not positive definite, as the
                                           std::vector<double>(5, 0.0));
     Context host(Backend::Host), dev(Backend::Cuda);
     std::int64_t host_point = -1, dev_point = -2;
-    int host_row = -1, dev_row = -2;
+    std::int32_t host_status = -1, dev_status = -2;
     try {
         jko_loss<double>(host, shape, net.data(), x.data(), 9, quad, JkoLossOptions{}, nullptr);
     } catch (const NotPositiveDefinite& e) {
         host_point = e.point();
-        host_row = e.row();
+        host_status = e.status();
     }
     DeviceBuffer<double> d_params(net.data(), net.size()), d_x(x.data(), x.size()), d_grad(net.size());
     try {
         jko_loss<double>(dev, shape, d_params.data(), d_x.data(), 9, quad, JkoLossOptions{}, d_grad.data());
     } catch (const NotPositiveDefinite& e) {
         dev_point = e.point();
-        dev_row = e.row();
+        dev_status = e.status();
     }
     CHECK(host_point == 0);
-    CHECK(host_row == 1);
+    CHECK(host_status == kIcnnSingular);
     CHECK(dev_point == host_point);
-    CHECK(dev_row == host_row);
+    CHECK(dev_status == host_status);
 }
 
 TEST_CASE_TEMPLATE("cuda Adam and the projection match the host", T, float, double) {

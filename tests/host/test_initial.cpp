@@ -302,10 +302,10 @@ TEST_CASE("flow and step files of version 1 (Gaussian ρ⁰) still load") {
     CHECK(a.map(0).params() == net.params());
     CHECK(b.tau(0) == 0.05);
     check_same_density(expected, a, {0.1, 0.2, -0.3, 0.4});
-    // Re-saving writes version 2.
+    // Re-saving writes the current version (3).
     a.save("test_initial_v1.wgfflow");
     const std::string bytes = read_bytes("test_initial_v1.wgfflow");
-    CHECK(bytes[8] == 2);
+    CHECK(bytes[8] == 3);
     CHECK(Flow<double>::load("test_initial_v1.wgfflow").initial().record() == g.record());
     std::remove("test_initial_v1.wgfflow");
     remove_tree("test_initial_v1_steps");

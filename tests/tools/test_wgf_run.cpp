@@ -205,7 +205,7 @@ TEST_CASE("bad configs are named before any training") {
         {edit("[potential]\nkind = \"quadratic\"", "[potential]\nkind = \"gaussian-mixture\"\nmeans = [[0.0, 0.0]]\nweights = [1.0, 2.0]"),
          "[potential] weights: expected 1 numbers (the dimension), got 2"},
         {edit("[initial]\nkind = \"gaussian\"\nvariance = 1.0", "[initial]\nkind = \"flow-end\"\npath = \"missing.wgfflow\""),
-         "bad.toml:12: [initial] path: cannot open 'missing.wgfflow'"},
+         "bad.toml:12: [initial] path: cannot open flow file 'missing.wgfflow'"},
         {edit("[initial]\nkind = \"gaussian\"\nvariance = 1.0", "[initial]\nkind = \"flow-end\"\npath = \"" WGF_EXAMPLES "/data/ou-small.wgfflow\"\nstep = 9"),
          "[initial] path: FlowEnd: step 9 out of range [-1, 4]"},
         {edit("[initial]\nkind = \"gaussian\"\nvariance = 1.0", "[initial]\nkind = \"uniform-box\"\nlower = [0.0, 1.0]\nupper = [1.0, 1.0]"),

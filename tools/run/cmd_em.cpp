@@ -10,7 +10,9 @@
 #include <sstream>
 
 #include "binary_io.h"  // the library's atomic file write
+#include "cli_common.h"
 #include "flow_metrics.h"
+#include "user_error.h"
 #include "run_config.h"
 #include "wgf/wgf.h"
 
@@ -18,6 +20,7 @@ namespace wgf_cli {
 
 int cmd_em(int argc, char** argv) {
     CLI::App app{"wgf em: Euler-Maruyama + KDE baselines for a wgf run config", "wgf em"};
+    configure_app(app);
     std::string config, json_path;
     std::vector<std::int64_t> particles = {1000, 10000, 50000};
     double dt = 1e-3;
@@ -25,21 +28,27 @@ int cmd_em(int argc, char** argv) {
     std::uint64_t seed = 0;
     std::vector<std::string> overrides;
     app.add_option("config", config, "the TOML file describing the flow (docs/RUN.md)")->required();
-    app.add_option("--particles", particles, "particle counts")->delimiter(',');
-    app.add_option("--dt", dt, "Euler-Maruyama step (the reference: 1e-3)");
-    app.add_option("--eval", eval, "samples per KL term, at most the particle count (the reference: 1000/10000/10000)");
-    app.add_option("--energy-points", energy_points, "points per side in the energy distance");
-    app.add_option("--seed", seed, "random seed of the simulation");
-    app.add_option("--set", overrides, "section.key=value: override a config value (TOML syntax)");
-    app.add_option("--json", json_path, "write the results as JSON");
-    try {
-        app.parse(argc - 1, argv + 1);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);
-        return rc == 0 ? 0 : 2;
-    }
+    add_list_option(app, "--particles", particles, "particle counts", integer_in(2, 100000000));
+    app.add_option("--dt", dt, "Euler-Maruyama step (the reference: 1e-3)")
+        ->capture_default_str()
+        ->check(positive_real());
+    app.add_option("--eval", eval, "samples per KL term, at most the particle count (the reference: 1000/10000/10000)")
+        ->capture_default_str()
+        ->transform(integer_in(2, 100000000));
+    app.add_option("--energy-points", energy_points, "points per side in the energy distance (0: skip it)")
+        ->capture_default_str()
+        ->transform(integer_in(0, 1000000));
+    app.add_option("--seed", seed, "random seed of the simulation")->capture_default_str()->transform(seed_value());
+    app.add_option("--set", overrides, "section.key=value: override a config value (TOML syntax)")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // repeatable
+    const CLI::Option* opt_json =
+        app.add_option("--json", json_path, "write the results as JSON (atomically, after the last run)");
+    if (const int rc = parse_command_line(app, "em", argc, argv); rc >= 0) return rc;
+    if (opt_json->count() > 0) check_output_path("--json", json_path);  // an empty path is refused too
     const RunConfig cfg = load_run_config(config, overrides);
     const double t = cfg.jko.tau * cfg.jko.steps;
+    WGF_USER_CHECK(t / dt <= 1e9, "--dt " << dt << ": " << t / dt << " Euler-Maruyama steps to reach t = " << t
+                                          << " (at most 1e9)");
     std::string what;
     const auto target = reference_law(cfg, t, &what);
     const auto potential = make_run_potential<double>(cfg);

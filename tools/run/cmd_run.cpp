@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "binary_io.h"  // the library's atomic file write
+#include "cli_common.h"
 #include "user_error.h"
 #include "flow_metrics.h"
 #include "npy.h"
@@ -193,7 +194,9 @@ int run_typed(const RunConfig& cfg, bool quiet) {
                                  : cfg.backend == "cuda" ? wgf::Backend::Cuda
                                                          : wgf::default_backend();
     wgf::Context ctx(backend, cfg.threads);
-    std::filesystem::create_directories(cfg.out_dir);
+    // The output folders can be created and written before any training (not only at the first checkpoint).
+    prepare_output_dir("[output] dir", cfg.out_dir);
+    if (!cfg.jko.checkpoint_dir.empty()) prepare_output_dir("[output] checkpoints", cfg.jko.checkpoint_dir);
     NpyArray points;
     if (!cfg.points.empty()) {
         points = npy_read(cfg.points);
@@ -203,9 +206,14 @@ int run_typed(const RunConfig& cfg, bool quiet) {
     }
     const auto potential = make_run_potential<T>(cfg);
     wgf::JkoSolver<T> solver(ctx, cfg.shape, potential, cfg.jko);
+    // Checkpoints of another configuration are refused before the solver reads them, with the config
+    // keys that differ (the solver's own check names its settings, not the config's keys).
+    const bool has_checkpoints = !cfg.jko.checkpoint_dir.empty() &&
+                                 std::filesystem::exists(cfg.jko.checkpoint_dir + "/step-00000.wgfstep");
+    if (has_checkpoints) check_or_record_fingerprint(cfg, true);
     wgf::Flow<T> flow = solver.resume_or_start(cfg.initial);
     const int resumed = flow.steps();
-    check_or_record_fingerprint(cfg, resumed > 0);
+    if (!has_checkpoints || resumed == 0) check_or_record_fingerprint(cfg, resumed > 0);
     Progress progress(cfg.jko.steps, resumed, stderr, quiet);
     progress.note("wgf run " + cfg.file + ": D = " + std::to_string(cfg.dim) + ", " + ctx.describe() + ", " +
                   (cfg.use_double ? "double" : "float") + ", ICNN " + cfg.shape.describe() + "; Φ: " +
@@ -261,19 +269,16 @@ int run_typed(const RunConfig& cfg, bool quiet) {
 
 int cmd_run(int argc, char** argv) {
     CLI::App app{"wgf run: a JKO flow from a TOML config (docs/RUN.md)", "wgf run"};
+    configure_app(app);
     std::string config;
     bool check = false, quiet = false;
     std::vector<std::string> overrides;
     app.add_option("config", config, "the TOML file describing the flow")->required();
-    app.add_option("--set", overrides, "section.key=value: override a config value (TOML syntax), repeatable");
+    app.add_option("--set", overrides, "section.key=value: override a config value (TOML syntax), repeatable")
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // repeatable
     app.add_flag("--check", check, "read and check the config, then stop (no training)");
     app.add_flag("--quiet", quiet, "no progress output");
-    try {
-        app.parse(argc - 1, argv + 1);
-    } catch (const CLI::ParseError& e) {
-        const int rc = app.exit(e);  // prints the help or the error
-        return rc == 0 ? 0 : 2;
-    }
+    if (const int rc = parse_command_line(app, "run", argc, argv); rc >= 0) return rc;
     const RunConfig cfg = load_run_config(config, overrides);
     if (check) {
         std::cout << config << ": ok (D = " << cfg.dim << ", " << cfg.jko.steps << " steps, outputs in " << cfg.out_dir

@@ -3,9 +3,8 @@
 // multiple of 64 bytes and ended by '\n'; then the raw data.
 #include "npy.h"
 
+#include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <sstream>
 
 #include "binary_io.h"  // the library's atomic file write
@@ -38,12 +37,13 @@ void npy_write(const std::string& path, const std::vector<double>& data, const s
 }
 
 NpyArray npy_read(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    WGF_USER_CHECK(in.good(), "cannot open '" << path << "'");
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // A regular file only (no /dev/zero, FIFO or directory); its size bounds everything below.
+    wgf::detail::InputFile in(path, ".npy file");
+    std::string bytes(static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), 12)), '\0');
+    in.read(bytes.data(), bytes.size());
     WGF_USER_CHECK(bytes.size() >= 10 && bytes.compare(0, 6, "\x93NUMPY") == 0, "'" << path << "' is not a .npy file");
     const int major = static_cast<unsigned char>(bytes[6]);
-    std::size_t hl = 0, off = 0;
+    std::uint64_t hl = 0, off = 0;
     if (major == 1) {
         hl = static_cast<unsigned char>(bytes[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8);
         off = 10;
@@ -51,15 +51,24 @@ NpyArray npy_read(const std::string& path) {
         WGF_USER_CHECK(major == 2 || major == 3, "'" << path << "': .npy format version " << major << " is not supported");
         WGF_USER_CHECK(bytes.size() >= 12, "'" << path << "' is truncated");
         hl = 0;
-        for (int i = 0; i < 4; ++i) hl |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+        for (int i = 0; i < 4; ++i) hl |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
         off = 12;
     }
-    WGF_USER_CHECK(bytes.size() >= off + hl, "'" << path << "' is truncated (header)");
-    const std::string header = bytes.substr(off, hl);
+    WGF_USER_CHECK(in.size() >= off + hl, "'" << path << "' is truncated (header of " << hl << " bytes at byte " << off
+                                              << ", the file has " << in.size() << ")");
+    // The header now; the data only once its size is known to match the header's shape.
+    if (off + hl > bytes.size()) {
+        const std::size_t have = bytes.size();
+        bytes.resize(static_cast<std::size_t>(off + hl));
+        in.read(bytes.data() + have, bytes.size() - have);
+    }
+    const std::string header = bytes.substr(static_cast<std::size_t>(off), static_cast<std::size_t>(hl));
     const auto field = [&](const std::string& key) {
         const std::size_t k = header.find("'" + key + "'");
         WGF_USER_CHECK(k != std::string::npos, "'" << path << "': the header has no '" << key << "'");
-        return header.substr(header.find(':', k) + 1);
+        const std::size_t colon = header.find(':', k);
+        WGF_USER_CHECK(colon != std::string::npos, "'" << path << "': the header has no value for '" << key << "'");
+        return header.substr(colon + 1);
     };
     const std::string descr = field("descr");
     std::size_t item = 0;
@@ -71,30 +80,40 @@ NpyArray npy_read(const std::string& path) {
               "'" << path << "': Fortran-order arrays are not supported (save with np.ascontiguousarray)");
     const std::string shape_text = field("shape");
     const std::size_t open = shape_text.find('('), close = shape_text.find(')');
-    WGF_USER_CHECK(open != std::string::npos && close != std::string::npos, "'" << path << "': bad shape in the header");
+    WGF_USER_CHECK(open != std::string::npos && close != std::string::npos && open < close,
+                   "'" << path << "': bad shape in the header");
     NpyArray a;
     std::stringstream ss(shape_text.substr(open + 1, close - open - 1));
     std::string part;
-    std::int64_t count = 1;
+    // The product of the dimensions, capped: anything above the file's size is refused below.
+    const std::uint64_t data_bytes = in.size() - off - hl;
+    std::uint64_t count = 1;
+    bool too_many = false;
     while (std::getline(ss, part, ',')) {
-        if (part.find_first_not_of(" \t") == std::string::npos) continue;
-        const std::int64_t v = std::stoll(part);
-        WGF_USER_CHECK(v >= 0, "'" << path << "': negative shape");
-        a.shape.push_back(v);
-        count *= v;
+        const std::size_t b = part.find_first_not_of(" \t"), e = part.find_last_not_of(" \t");
+        if (b == std::string::npos) continue;
+        const std::string digits = part.substr(b, e - b + 1);
+        WGF_USER_CHECK(digits.size() <= 19 && digits.find_first_not_of("0123456789") == std::string::npos,
+                       "'" << path << "': bad shape entry '" << digits << "' in the header (a non-negative integer)");
+        const std::uint64_t v = std::stoull(digits);
+        a.shape.push_back(static_cast<std::int64_t>(v));
+        std::uint64_t p = 0;
+        if (__builtin_mul_overflow(count, v, &p) || p > data_bytes) too_many = true;
+        count = too_many ? data_bytes + 1 : p;
     }
     WGF_USER_CHECK(!a.shape.empty(), "'" << path << "': a 0-d array is not a list of points");
-    const std::size_t data_off = off + hl;
-    WGF_USER_CHECK(bytes.size() == data_off + static_cast<std::size_t>(count) * item,
-              "'" << path << "': " << bytes.size() - data_off << " data bytes for " << count << " values of " << item
-                  << " bytes");
+    WGF_USER_CHECK(!too_many && data_bytes == count * item,
+                   "'" << path << "': " << data_bytes << " data bytes for the shape in the header, which needs "
+                       << (too_many ? std::string("more") : std::to_string(count * item)) << " (values of " << item
+                       << " bytes)");
+    const std::string raw = bytes.substr(static_cast<std::size_t>(off + hl)) + in.read_rest();  // (a head may hold data bytes)
     a.data.resize(static_cast<std::size_t>(count));
-    for (std::int64_t i = 0; i < count; ++i) {
+    for (std::size_t i = 0; i < a.data.size(); ++i) {
         if (item == 8) {
-            std::memcpy(&a.data[i], bytes.data() + data_off + i * 8, 8);
+            std::memcpy(&a.data[i], raw.data() + i * 8, 8);
         } else {
             float f;
-            std::memcpy(&f, bytes.data() + data_off + i * 4, 4);
+            std::memcpy(&f, raw.data() + i * 4, 4);
             a.data[i] = f;
         }
     }

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "binary_io.h"  // the library's bounded file read
 #include "wgf/error.h"
 #include "wgf/flow.h"
 #include "wgf/metrics.h"
@@ -230,12 +231,25 @@ Section section(const toml::table& root, const std::string& name, const std::str
     return Section(n->as_table(), name, file, static_cast<int>(n->source().begin.line));
 }
 
+// A config file is text of a few kilobytes; anything larger is refused before it is read.
+constexpr std::uint64_t kMaxConfigBytes = 1u << 20;
+// The dense matrices a config describes (A, covariances: K·D·D values, filled in from a scalar or
+// the identity) are capped, so that a short file cannot ask for gigabytes: 2^24 values (128 MiB) is
+// D = 4096 for one matrix, far beyond what the D×D Hessians of the ICNN maps allow in practice.
+constexpr std::uint64_t kMaxDenseValues = 1u << 24;
+void check_dense(Section& s, const std::string& key, std::uint64_t K, std::uint64_t D) {
+    if (K * D * D > kMaxDenseValues)
+        s.fail(key, std::to_string(K) + " matrices of " + std::to_string(D) + "x" + std::to_string(D) +
+                        " are more than the " + std::to_string(kMaxDenseValues) + " values a config may describe");
+}
+
 // Mixture parameters from a section: means [K][D] (K from its length), weights, covariances.
 void read_mixture(Section& s, int D, std::vector<double>& w, std::vector<double>& mu, std::vector<double>& cov) {
     const toml::node& n = s.node("means");
     const toml::array* a = n.as_array();
     if (a == nullptr || a->empty()) s.fail("means", "expected an array of K means, each of D numbers");
     const int K = static_cast<int>(a->size());
+    check_dense(s, "means", static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(D));
     mu = s.matrix("means", n, K, D);
     w = s.has("weights") ? s.vector("weights", K) : std::vector<double>(static_cast<std::size_t>(K), 1.0);
     cov = s.covariances(K, D);
@@ -291,7 +305,9 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     cfg.file = path;
     toml::table root;
     try {
-        root = toml::parse_file(path);
+        // A regular file of at most kMaxConfigBytes (no /dev/zero, FIFO or directory).
+        const std::string text = wgf::detail::read_file(path, "config file", kMaxConfigBytes);
+        root = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
         std::ostringstream os;
         os << path << ":" << e.source().begin.line << ":" << e.source().begin.column << ": not valid TOML: "
@@ -335,6 +351,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     if (!flow.has("dim")) flow.fail("dim", "missing (required)");
     cfg.dim = static_cast<int>(flow.integer("dim", 0, 1, 100000));
     const int D = cfg.dim;
+    check_dense(flow, "dim", 1, static_cast<std::uint64_t>(D));  // A, covariances: D×D
     if (!flow.has("tau")) flow.fail("tau", "missing (required)");
     cfg.jko.tau = flow.positive("tau", 0.0);
     if (!flow.has("steps")) flow.fail("steps", "missing (required)");
@@ -363,6 +380,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
         const double span = pot.positive("span", 0.0);
         const double std = pot.positive("std", 1.0);
         const auto seed = static_cast<std::uint64_t>(pot.integer("seed", static_cast<std::int64_t>(cfg.jko.seed), 0, INT64_MAX));
+        check_dense(pot, "components", static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(D));
         cube_mixture(K, D, span, std, seed, cfg.weights, cfg.means, cfg.covs);
     }
     pot.reject_unknown();

@@ -1,24 +1,50 @@
 // wgf/detail/cholesky.h — in-place Cholesky of one small SPD matrix and its log-determinant,
-// shared by the host backend and the CUDA per-point kernels.
+// shared by the host backend and the CUDA per-point kernels: the one place where a Hessian is
+// judged factorisable (wgf/icnn_status.h).
 // a: [d][d] row-major; on success its lower triangle holds L with A = L Lᵀ (the strict upper
-// triangle is left as it was). Returns 0, or the 1-based row k at which the pivot was not
-// positive and finite (A is not numerically SPD). log det A = 2 Σ log L_ii.
+// triangle is left as it was). Returns kIcnnOk, or why not: kIcnnNonFinite (a NaN/Inf pivot),
+// kIcnnIndefinite (a pivot below −floor), kIcnnSingular (a pivot within ±floor), with
+// floor = cholesky_pivot_floor(max_i |A_ii|, d). log det A = 2 Σ log L_ii.
 #pragma once
 
+#include <cfloat>
 #include <cmath>
 
 #include "wgf/config.h"
+#include "wgf/icnn_status.h"
 
 namespace wgf {
 namespace detail {
 
+/// The pivot floor of wgf/icnn_status.h: (d + 1)·u·max_diag, u = ε/2 of T.
+template <typename T>
+WGF_HOST_DEVICE T cholesky_pivot_floor(T max_diag, int d) {
+    const T unit_roundoff = sizeof(T) == 4 ? T(FLT_EPSILON / 2) : T(DBL_EPSILON / 2);
+    return T(d + 1) * unit_roundoff * max_diag;
+}
+
+/// The floor for matrix a ([d][d] row-major); NaN when a diagonal entry is not finite.
+template <typename T>
+WGF_HOST_DEVICE T cholesky_pivot_floor_of(const T* a, int d) {
+    T max_diag = T(0);
+    for (int k = 0; k < d; ++k) {
+        const T v = std::fabs(a[k * d + k]);
+        if (!(v < T(INFINITY))) return T(NAN);  // Inf or NaN
+        max_diag = v > max_diag ? v : max_diag;
+    }
+    return cholesky_pivot_floor(max_diag, d);
+}
+
 template <typename T>
 WGF_HOST_DEVICE int cholesky_lower_inplace(T* a, int d) {
+    const T pivot_floor = cholesky_pivot_floor_of(a, d);
+    if (!(pivot_floor == pivot_floor)) return kIcnnNonFinite;
     for (int k = 0; k < d; ++k) {
         T diag = a[k * d + k];
         for (int m = 0; m < k; ++m) diag -= a[k * d + m] * a[k * d + m];
-        // The negated test also catches NaN.
-        if (!(diag > T(0)) || !(diag < T(INFINITY))) return k + 1;
+        if (!(std::fabs(diag) < T(INFINITY))) return kIcnnNonFinite;  // also NaN (from an Inf off the diagonal)
+        if (diag < -pivot_floor) return kIcnnIndefinite;
+        if (!(diag > pivot_floor)) return kIcnnSingular;
         const T lkk = std::sqrt(diag);
         a[k * d + k] = lkk;
         const T inv = T(1) / lkk;
@@ -28,7 +54,7 @@ WGF_HOST_DEVICE int cholesky_lower_inplace(T* a, int d) {
             a[i * d + k] = v * inv;
         }
     }
-    return 0;
+    return kIcnnOk;
 }
 
 /// 2 Σ log L_ii of a factor produced by cholesky_lower_inplace.
