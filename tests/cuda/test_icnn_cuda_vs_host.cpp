@@ -270,6 +270,54 @@ TEST_CASE("icnn_eval_cuda: a Hessian that is not SPD is reported, never a silent
     }
 }
 
+TEST_CASE("icnn_eval_cuda: singular, nearly singular, indefinite and overflowing points get the host's status") {
+    // The contract of wgf/icnn_status.h on both device paths: in-kernel Cholesky (D = 8) and cuSOLVER
+    // plus re-factorisation (D = 40). H₀ = ∇²ψ of a network with s = 0 and one layer of 3 units of
+    // rank 2 has rank < D; s = 1e-17 stays below the pivot floor, s = 1e-6 is far above it.
+    Context host(Backend::Host), cuda(Backend::Cuda);
+    for (int D : {8, 40}) {
+        IcnnShape shape = IcnnShape::uniform(D, 3, 1, 2, 0.0);
+        const Icnn<double> base = Icnn<double>::random(shape, 11);
+        std::vector<double> x = random_points<double>(12, D, 5);
+        x[static_cast<std::size_t>(D) * 11] = 1e160;  // the last point overflows ψ
+        const auto with = [&](double s, bool negative_c) {
+            IcnnShape sh = shape;
+            sh.strong_convexity = s;
+            Icnn<double> net(sh);
+            std::copy(base.data(), base.data() + base.size(), net.data());
+            if (negative_c)
+                for (std::size_t i = net.layout().c; i < net.layout().total; ++i) net.data()[i] = -1.0;
+            return net;
+        };
+        struct Variant {
+            const char* name;
+            Icnn<double> net;
+            std::int32_t expect;  // for points 0..10
+        };
+        const std::vector<Variant> variants = {{"exactly singular", with(0.0, false), kIcnnSingular},
+                                               {"below the floor", with(1e-17, false), kIcnnSingular},
+                                               {"above the floor", with(1e-6, false), kIcnnOk},
+                                               {"indefinite", with(0.0, true), kIcnnIndefinite}};
+        for (const Variant& v : variants) {
+            INFO("D=" << D << " " << v.name);
+            std::vector<double> value(12), ld_h(12), ld_d(12);
+            std::vector<std::int32_t> st_h(12, -9), st_d(12, -9);
+            icnn_eval(host, v.net, x.data(), 12, IcnnOutputs<double>{value.data(), nullptr, nullptr, ld_h.data(), st_h.data()});
+            icnn_eval(cuda, v.net, x.data(), 12, IcnnOutputs<double>{value.data(), nullptr, nullptr, ld_d.data(), st_d.data()});
+            for (int p = 0; p < 11; ++p) {
+                CHECK(st_h[static_cast<std::size_t>(p)] == v.expect);
+                CHECK(st_d[static_cast<std::size_t>(p)] == st_h[static_cast<std::size_t>(p)]);
+                if (v.expect == kIcnnOk)
+                    CHECK(ld_d[static_cast<std::size_t>(p)] == doctest::Approx(ld_h[static_cast<std::size_t>(p)]).epsilon(1e-9));
+                else
+                    CHECK(std::isnan(ld_d[static_cast<std::size_t>(p)]));
+            }
+            CHECK(st_h[11] == kIcnnNonFinite);
+            CHECK(st_d[11] == kIcnnNonFinite);
+        }
+    }
+}
+
 TEST_CASE("icnn_eval on a cuda context rejects NaN/Inf in device points and parameters") {
     Context cuda(Backend::Cuda);
     const IcnnShape shape = IcnnShape::uniform(3, 8);
