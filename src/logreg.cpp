@@ -1,0 +1,302 @@
+// logreg.cpp — the Bayesian logistic-regression posterior potential and the posterior-predictive
+// evaluation (formulas in wgf/logreg.h). Host code in double whatever T is: y is converted once
+// per point and only the results are rounded to T.
+#include "wgf/logreg.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+#include <sstream>
+#include <type_traits>
+#include <utility>
+
+#include "binary_io.h"
+#include "count_nonfinite.h"
+#include "device_memory.h"
+#include "wgf/error.h"
+#include "wgf/random.h"
+
+namespace wgf {
+
+namespace {
+constexpr double kLog2Pi = 1.8378770664093454835606594728112;
+}  // namespace
+
+/// The epoch-wise shuffle of the training rows (DataLoader with shuffle=True, drop_last=False).
+template <typename T>
+struct LogisticPosteriorPotential<T>::Shuffle {
+    std::mutex mutex;
+    Rng rng;
+    std::vector<std::int64_t> perm;
+    std::size_t cursor = 0;
+    explicit Shuffle(std::uint64_t seed, std::int64_t n) : rng(seed), perm(static_cast<std::size_t>(n)) {
+        std::iota(perm.begin(), perm.end(), std::int64_t{0});
+        reshuffle();
+    }
+    void reshuffle() {
+        for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
+        cursor = 0;
+    }
+    /// The next batch of at most m rows of the current epoch (a new epoch once this one is used up).
+    std::vector<std::int64_t> next(std::int64_t m) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (cursor >= perm.size()) reshuffle();
+        const std::size_t take = std::min(static_cast<std::size_t>(m), perm.size() - cursor);
+        std::vector<std::int64_t> rows(perm.begin() + static_cast<std::ptrdiff_t>(cursor),
+                                       perm.begin() + static_cast<std::ptrdiff_t>(cursor + take));
+        cursor += take;
+        return rows;
+    }
+};
+
+template <typename T>
+LogisticPosteriorPotential<T>::LogisticPosteriorPotential(std::vector<double> X, std::vector<double> labels,
+                                                          int features, LogisticPosteriorOptions options)
+    : m_d(features), m_X(std::move(X)), m_labels(std::move(labels)), m_opt(options) {
+    static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "T must be float or double");
+    const char* who = "LogisticPosteriorPotential";
+    WGF_CHECK(m_d >= 1, who << ": features must be >= 1, got " << m_d);
+    WGF_CHECK(!m_labels.empty(), who << ": no training rows");
+    WGF_CHECK(m_X.size() == m_labels.size() * static_cast<std::size_t>(m_d),
+              who << ": X has " << m_X.size() << " entries, expected N*d = " << m_labels.size() << "*" << m_d);
+    for (std::size_t i = 0; i < m_labels.size(); ++i)
+        WGF_CHECK(m_labels[i] == 1.0 || m_labels[i] == -1.0,
+                  who << ": label " << i << " is " << m_labels[i] << ", not -1 or +1");
+    for (std::size_t i = 0; i < m_X.size(); ++i)
+        WGF_CHECK(std::isfinite(m_X[i]), who << ": X[" << i / static_cast<std::size_t>(m_d) << "]["
+                                             << i % static_cast<std::size_t>(m_d) << "] is not finite");
+    WGF_CHECK(std::isfinite(m_opt.prior_shape) && m_opt.prior_shape > 0,
+              who << ": prior_shape must be finite and > 0, got " << m_opt.prior_shape);
+    WGF_CHECK(std::isfinite(m_opt.prior_rate) && m_opt.prior_rate > 0,
+              who << ": prior_rate must be finite and > 0, got " << m_opt.prior_rate);
+    WGF_CHECK(std::isfinite(m_opt.log_alpha_clip) && m_opt.log_alpha_clip > 0 && m_opt.log_alpha_clip <= 700,
+              who << ": log_alpha_clip must be in (0, 700], got " << m_opt.log_alpha_clip);
+    WGF_CHECK(m_opt.minibatch >= 0, who << ": minibatch must be >= 0 (0 = full data), got " << m_opt.minibatch);
+    WGF_CHECK(!m_opt.clamp_likelihood || (m_opt.likelihood_floor > 0 && m_opt.likelihood_floor < 1),
+              who << ": likelihood_floor must be in (0, 1), got " << m_opt.likelihood_floor);
+    if (m_opt.minibatch >= n_train()) m_opt.minibatch = 0;  // a batch of every row is the full data
+    if (m_opt.minibatch > 0) m_shuffle = std::make_unique<Shuffle>(m_opt.seed, n_train());
+}
+
+template <typename T>
+LogisticPosteriorPotential<T>::~LogisticPosteriorPotential() = default;
+
+template <typename T>
+std::string LogisticPosteriorPotential<T>::describe() const {
+    std::ostringstream os;
+    os << "logistic-posterior d=" << m_d << " N=" << n_train() << " prior=Gamma(" << m_opt.prior_shape << ", rate "
+       << m_opt.prior_rate << ") clip=" << m_opt.log_alpha_clip << " minibatch="
+       << (m_opt.minibatch > 0 ? std::to_string(m_opt.minibatch) : std::string("full"));
+    if (m_opt.clamp_likelihood) os << " likelihood-floor=" << m_opt.likelihood_floor;
+    if (m_opt.minibatch > 0) os << " seed=" << m_opt.seed;
+    return os.str();
+}
+
+template <typename T>
+std::string LogisticPosteriorPotential<T>::fingerprint() const {
+    std::uint64_t h = detail::fnv1a64(m_X.data(), m_X.size() * sizeof(double));
+    h = detail::fnv1a64(m_labels.data(), m_labels.size() * sizeof(double), h);
+    const double opts[] = {m_opt.prior_shape, m_opt.prior_rate, m_opt.log_alpha_clip,
+                           static_cast<double>(m_opt.minibatch), m_opt.clamp_likelihood ? 1.0 : 0.0,
+                           m_opt.likelihood_floor, static_cast<double>(m_opt.seed), static_cast<double>(m_d)};
+    h = detail::fnv1a64(opts, sizeof(opts), h);
+    std::ostringstream os;
+    os << describe() << " fnv1a64:" << std::hex << h;
+    return os.str();
+}
+
+template <typename T>
+void LogisticPosteriorPotential<T>::eval_rows(const std::int64_t* rows, std::int64_t m, const T* y, std::int64_t n,
+                                              T* value, T* grad) const {
+    const int d = m_d;
+    const std::size_t D = static_cast<std::size_t>(d) + 1;
+    const double a = m_opt.prior_shape, b = m_opt.prior_rate, c = m_opt.log_alpha_clip;
+    const double log_norm = 0.5 * d * kLog2Pi - a * std::log(b) + std::lgamma(a);  // −(constants of log p0)
+    const double log_floor = std::log(m_opt.likelihood_floor);
+    const double scale = static_cast<double>(n_train()) / static_cast<double>(m);
+    std::vector<double> th(static_cast<std::size_t>(d)), g(static_cast<std::size_t>(d));
+    for (std::int64_t p = 0; p < n; ++p) {
+        const T* yp = y + static_cast<std::size_t>(p) * D;
+        for (int j = 0; j < d; ++j) th[j] = static_cast<double>(yp[j]);
+        const double r = static_cast<double>(yp[d]);
+        const bool inside = r >= -c && r <= c;
+        const double ell = std::min(std::max(r, -c), c), alpha = std::exp(ell);
+        double sq = 0;
+        for (int j = 0; j < d; ++j) sq += th[j] * th[j];
+        double phi = 0.5 * alpha * sq - 0.5 * d * ell - a * ell + b * alpha + log_norm;
+        for (int j = 0; j < d; ++j) g[j] = alpha * th[j];
+        double data = 0;
+        for (std::int64_t k = 0; k < m; ++k) {
+            const std::size_t s = static_cast<std::size_t>(rows ? rows[k] : k);
+            const double* x = m_X.data() + s * static_cast<std::size_t>(d);
+            const double ys = m_labels[s];
+            double z = 0;
+            for (int j = 0; j < d; ++j) z += th[j] * x[j];
+            z *= ys;
+            // log σ(z) = −(max(−z, 0) + log1p(e)) and d log σ(z)/dz = σ(−z), both from e = e^{−|z|}.
+            const double e = std::exp(-std::fabs(z));
+            double ls = -((z < 0 ? -z : 0.0) + std::log1p(e));
+            double dls = z >= 0 ? e / (1 + e) : 1 / (1 + e);
+            if (m_opt.clamp_likelihood && ls < log_floor) {
+                ls = log_floor;
+                dls = 0;
+            }
+            data += ls;
+            if (grad && dls != 0)
+                for (int j = 0; j < d; ++j) g[j] -= scale * dls * ys * x[j];
+        }
+        phi -= scale * data;
+        if (value) value[p] = static_cast<T>(phi);
+        if (grad) {
+            T* gp = grad + static_cast<std::size_t>(p) * D;
+            for (int j = 0; j < d; ++j) gp[j] = static_cast<T>(g[j]);
+            gp[d] = static_cast<T>(inside ? 0.5 * alpha * sq - 0.5 * d - a + b * alpha : 0.0);
+        }
+    }
+}
+
+template <typename T>
+void LogisticPosteriorPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    const char* who = "LogisticPosteriorPotential";
+    WGF_CHECK(n > 0, who << "::eval: empty batch (n = " << n << "); at least one point is needed");
+    WGF_CHECK(y != nullptr, who << "::eval: y is null");
+    WGF_CHECK(value != nullptr || grad != nullptr, who << "::eval: no output requested (value and grad are both null)");
+    const int D = dim();
+    const std::size_t N = static_cast<std::size_t>(n), ND = N * static_cast<std::size_t>(D);
+    auto host_eval = [&](const T* hy, T* hv, T* hg) {
+        const std::int64_t bad = detail::count_nonfinite_host(hy, n * D);
+        WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
+        if (m_shuffle) {
+            const std::vector<std::int64_t> rows = m_shuffle->next(m_opt.minibatch);
+            eval_rows(rows.data(), static_cast<std::int64_t>(rows.size()), hy, n, hv, hg);
+        } else {
+            eval_rows(nullptr, n_train(), hy, n, hv, hg);
+        }
+    };
+    if (ctx.backend() == Backend::Host) {
+        host_eval(y, value, grad);
+        return;
+    }
+    // Cuda context: stage through the host (no device kernel yet).
+    std::vector<T> hy(ND), hv(value ? N : 0), hg(grad ? ND : 0);
+    ctx.synchronize();
+    detail::copy_device_to_host(hy.data(), y, ND * sizeof(T));
+    host_eval(hy.data(), value ? hv.data() : nullptr, grad ? hg.data() : nullptr);
+    if (value) detail::copy_host_to_device(value, hv.data(), N * sizeof(T));
+    if (grad) detail::copy_host_to_device(grad, hg.data(), ND * sizeof(T));
+}
+
+// ---- LogisticPrior ----------------------------------------------------------------------------------
+
+LogisticPrior::LogisticPrior(int features, double shape, double rate) : m_d(features), m_shape(shape), m_rate(rate) {
+    WGF_CHECK(features >= 1, "LogisticPrior: features must be >= 1, got " << features);
+    WGF_CHECK(std::isfinite(shape) && shape > 0, "LogisticPrior: shape must be finite and > 0, got " << shape);
+    WGF_CHECK(std::isfinite(rate) && rate > 0, "LogisticPrior: rate must be finite and > 0, got " << rate);
+}
+
+namespace {
+/// log G for G ∼ Gamma(a, rate 1): Marsaglia–Tsang for a ≥ 1; for a < 1, G = G' U^{1/a} with
+/// G' ∼ Gamma(a + 1), taken in logs (U^{1/a} underflows for small a).
+double log_gamma_variate(double a, Rng& rng) {
+    if (a < 1) {
+        double u = rng.uniform();
+        while (u <= 0) u = rng.uniform();
+        return log_gamma_variate(a + 1, rng) + std::log(u) / a;
+    }
+    const double dd = a - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * dd);
+    for (;;) {
+        double x, v;
+        do {
+            x = rng.normal();
+            v = 1.0 + c * x;
+        } while (v <= 0);
+        v = v * v * v;
+        double u = rng.uniform();
+        while (u <= 0) u = rng.uniform();
+        if (std::log(u) < 0.5 * x * x + dd - dd * v + dd * std::log(v)) return std::log(dd * v);
+    }
+}
+}  // namespace
+
+std::vector<double> LogisticPrior::sample(std::int64_t n, Rng& rng) const {
+    WGF_CHECK(n >= 0, "LogisticPrior::sample: n must be >= 0, got " << n);
+    const std::size_t D = static_cast<std::size_t>(m_d) + 1;
+    std::vector<double> out(static_cast<std::size_t>(n) * D);
+    for (std::size_t p = 0; p < static_cast<std::size_t>(n); ++p) {
+        const double ell = log_gamma_variate(m_shape, rng) - std::log(m_rate);
+        const double sd = std::exp(-0.5 * ell);  // α^{−1/2}
+        for (std::size_t j = 0; j < D - 1; ++j) out[p * D + j] = sd * rng.normal();
+        out[p * D + D - 1] = ell;
+    }
+    return out;
+}
+
+void LogisticPrior::log_density(const double* x, std::int64_t n, double* out) const {
+    const std::size_t D = static_cast<std::size_t>(m_d) + 1;
+    const double c = -0.5 * m_d * kLog2Pi + m_shape * std::log(m_rate) - std::lgamma(m_shape);
+    for (std::size_t p = 0; p < static_cast<std::size_t>(n); ++p) {
+        const double* w = x + p * D;
+        const double ell = w[D - 1], alpha = std::exp(ell);
+        double sq = 0;
+        for (std::size_t j = 0; j + 1 < D; ++j) sq += w[j] * w[j];
+        // α‖θ‖² with α = +∞ and θ = 0 would be NaN: the density there is 0 (−∞).
+        const double quad = sq == 0 ? 0.0 : 0.5 * alpha * sq;
+        out[p] = -quad + (0.5 * m_d + m_shape) * ell - m_rate * alpha + c;
+        if (std::isnan(out[p])) out[p] = -INFINITY;
+    }
+}
+
+std::string LogisticPrior::describe() const {
+    std::ostringstream os;
+    os << "logistic-regression prior (theta, log alpha): alpha ~ Gamma(" << m_shape << ", rate " << m_rate
+       << "), theta | alpha ~ N(0, I/alpha), D = " << m_d + 1;
+    return os.str();
+}
+
+InitialRecord LogisticPrior::record() const {
+    InitialRecord r;
+    r.kind = "user";
+    std::ostringstream os;
+    os.precision(17);
+    os << "logreg-prior a=" << m_shape << " b=" << m_rate;
+    r.name = os.str();
+    r.dim = m_d + 1;
+    return r;
+}
+
+LogRegPredictive logreg_predictive(const std::vector<double>& X, const std::vector<double>& labels, int features,
+                                   const std::vector<double>& samples) {
+    WGF_CHECK(features >= 1, "logreg_predictive: features must be >= 1, got " << features);
+    const std::size_t d = static_cast<std::size_t>(features), D = d + 1;
+    WGF_CHECK(!labels.empty() && X.size() == labels.size() * d,
+              "logreg_predictive: X has " << X.size() << " entries for " << labels.size() << " labels and d = " << d);
+    WGF_CHECK(!samples.empty() && samples.size() % D == 0,
+              "logreg_predictive: samples has " << samples.size() << " entries, not a positive multiple of D = " << D);
+    const std::size_t M = samples.size() / D;
+    LogRegPredictive out;
+    std::vector<double> ls(M);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        const double* x = X.data() + i * d;
+        double mx = -INFINITY;
+        for (std::size_t m = 0; m < M; ++m) {
+            double z = 0;
+            for (std::size_t j = 0; j < d; ++j) z += samples[m * D + j] * x[j];
+            ls[m] = log_sigmoid(labels[i] * z);
+            mx = std::max(mx, ls[m]);
+        }
+        double s = 0;
+        for (std::size_t m = 0; m < M; ++m) s += std::exp(ls[m] - mx);
+        const double log_p = mx + std::log(s / static_cast<double>(M));  // log p̄_i (log-sum-exp)
+        out.log_lik += log_p;
+        out.accuracy += log_p > std::log(0.5) ? 1.0 : 0.0;
+    }
+    out.accuracy /= static_cast<double>(labels.size());
+    out.log_lik /= static_cast<double>(labels.size());
+    return out;
+}
+
+template class LogisticPosteriorPotential<float>;
+template class LogisticPosteriorPotential<double>;
+
+}  // namespace wgf
