@@ -19,6 +19,7 @@
 #include <limits>
 #include <sstream>
 
+#include "binary_io.h"
 #include "host/parallel_errors.h"
 #include "wgf/baselines.h"
 #include "wgf/error.h"
@@ -110,8 +111,7 @@ void save_observations(const std::string& path, const Observations& obs) {
                                                                            << obs.values.size() << " values");
     WGF_CHECK(obs.latent.empty() || obs.latent.size() == obs.times.size(),
               "save_observations: " << obs.latent.size() << " latent values for " << obs.times.size() << " times");
-    std::ofstream f(path);
-    WGF_CHECK(f.good(), "save_observations: cannot open " << path << " for writing");
+    std::ostringstream f;  // written atomically below: an existing file is replaced only when complete
     f.precision(17);
     f << "# wgf filtering observations: t y x\n";
     for (std::size_t k = 0; k < obs.times.size(); ++k) {
@@ -122,13 +122,12 @@ void save_observations(const std::string& path, const Observations& obs) {
             f << obs.latent[k];
         f << '\n';
     }
-    f.flush();
-    WGF_CHECK(f.good(), "save_observations: writing " << path << " failed");
+    detail::write_file_atomic(path, f.str());
 }
 
 Observations load_observations(const std::string& path) {
-    std::ifstream f(path);
-    WGF_CHECK(f.good(), "load_observations: cannot open " << path);
+    // A regular file of at most 64 MiB (millions of lines): never /dev/zero, a FIFO or a folder.
+    std::istringstream f(detail::read_file(path, "observations file", std::uint64_t{64} << 20));
     Observations obs;
     bool all_latent = true;
     std::string line;

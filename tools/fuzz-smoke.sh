@@ -21,7 +21,7 @@ set -uo pipefail
 build=${1:?usage: tools/fuzz-smoke.sh BUILD_DIR SECONDS_PER_TARGET}
 secs=${2:?usage: tools/fuzz-smoke.sh BUILD_DIR SECONDS_PER_TARGET}
 root=$(cd "$(dirname "$0")/.." && pwd)
-targets=(icnn flow step npy raw config)
+targets=(icnn flow step npy raw config logreg observations)
 crashes=$(cd "$build" && pwd)/fuzz-crashes
 work=$(mktemp -d "${TMPDIR:-/tmp}/wgf-fuzz-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT

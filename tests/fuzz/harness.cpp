@@ -14,6 +14,8 @@
 #include "raw_io.h"
 #include "run_config.h"
 #include "wgf/error.h"
+#include "wgf/filtering.h"
+#include "wgf/logreg_data.h"
 #include "wgf/flow.h"
 #include "wgf/icnn.h"
 
@@ -125,11 +127,39 @@ void fuzz_config(const std::uint8_t* data, std::size_t size) {
     expect_success_or_error([&] { (void)wgf_cli::load_run_config(path); });
 }
 
+void fuzz_logreg(const std::uint8_t* data, std::size_t size) {
+    const std::string path = write_input("data.csv", data, size);
+    expect_success_or_error([&] {
+        const wgf::LogRegTable t = wgf::read_logreg_csv(path);
+        if (t.dim < 1 || t.rows < 1 || t.X.size() != static_cast<std::size_t>(t.rows) * static_cast<std::size_t>(t.dim) ||
+            t.y.size() != static_cast<std::size_t>(t.rows))
+            broken("logreg csv: the table's sizes do not agree");
+        for (double v : t.y)
+            if (v != 1.0 && v != -1.0) broken("logreg csv: a label other than +-1 was accepted");
+    });
+    // The same bytes as an index file of a 1000-row table.
+    expect_success_or_error([&] {
+        const auto idx = wgf::read_logreg_indices(path, 1000);
+        for (auto i : idx)
+            if (i < 0 || i >= 1000) broken("logreg indices: an index out of range was accepted");
+    });
+}
+
+void fuzz_observations(const std::uint8_t* data, std::size_t size) {
+    const std::string path = write_input("observations.txt", data, size);
+    expect_success_or_error([&] {
+        const wgf::Observations o = wgf::load_observations(path);
+        if (o.times.empty() || o.times.size() != o.values.size() || (!o.latent.empty() && o.latent.size() != o.times.size()))
+            broken("observations: the arrays do not agree");
+    });
+}
+
 std::uint64_t refusals() { return g_refusals; }
 
 const std::vector<Target>& targets() {
     static const std::vector<Target> all = {{"icnn", fuzz_icnn}, {"flow", fuzz_flow}, {"step", fuzz_step},
-                                            {"npy", fuzz_npy},   {"raw", fuzz_raw},   {"config", fuzz_config}};
+                                            {"npy", fuzz_npy},   {"raw", fuzz_raw},   {"config", fuzz_config},
+                                            {"logreg", fuzz_logreg}, {"observations", fuzz_observations}};
     return all;
 }
 

@@ -24,6 +24,8 @@ void fuzz_step(const std::uint8_t* data, std::size_t size);    ///< Flow<double>
 void fuzz_npy(const std::uint8_t* data, std::size_t size);     ///< wgf_cli::npy_read
 void fuzz_raw(const std::uint8_t* data, std::size_t size);     ///< wgf_cli::read_raw_f64 (byte 0: D − 1)
 void fuzz_config(const std::uint8_t* data, std::size_t size);  ///< wgf_cli::load_run_config
+void fuzz_logreg(const std::uint8_t* data, std::size_t size);  ///< wgf::read_logreg_csv, read_logreg_indices
+void fuzz_observations(const std::uint8_t* data, std::size_t size);  ///< wgf::load_observations
 
 /// How many reader calls so far ended in a wgf::Error (a harness makes one to three calls per input).
 std::uint64_t refusals();
