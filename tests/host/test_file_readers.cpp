@@ -14,6 +14,7 @@
 #include <string>
 
 #include "errors.h"
+#include "temp_files.h"
 #include "npy.h"
 #include "random.h"
 #include "raw_io.h"
@@ -25,29 +26,6 @@ using namespace wgf_test;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "wgf-readers-XXXXXX").string();
-        const bool made = ::mkdtemp(t.data()) != nullptr;
-        REQUIRE(made);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-void write(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 template <typename V>
 void append(std::string& s, V v) {
     s.append(reinterpret_cast<const char*>(&v), sizeof(V));

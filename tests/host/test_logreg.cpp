@@ -20,6 +20,8 @@
 
 #include "compare.h"
 #include "errors.h"
+#include "potential_fd.h"
+#include "temp_files.h"
 #include "random.h"
 #include "wgf/context.h"
 #include "wgf/error.h"
@@ -39,25 +41,6 @@ namespace {
 
 const std::string kData = std::string(WGF_DATA_DIR) + "/logreg/";
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string t = (fs::temp_directory_path() / "wgf-logreg-XXXXXX").string();
-        const bool made = ::mkdtemp(t.data()) != nullptr;
-        REQUIRE(made);
-        path = t;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-void write(const std::string& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 /// Writes a dataset folder and returns load_logreg_dataset's error (or "<no exception>").
 std::string load_error(const TempDir& dir, const std::string& csv, const std::string& train, const std::string& test) {
@@ -79,26 +62,6 @@ std::vector<double> eval_value(const Potential<double>& pot, const std::vector<d
     return v;
 }
 
-/// Central differences, h = ∛ε·max(1, |y_i|).
-std::vector<double> fd_gradient(const Potential<double>& pot, const std::vector<double>& y) {
-    Context ctx(Backend::Host, 1);
-    const std::size_t D = static_cast<std::size_t>(pot.dim()), n = y.size() / D;
-    std::vector<double> out(y.size());
-    for (std::size_t p = 0; p < n; ++p)
-        for (std::size_t i = 0; i < D; ++i) {
-            std::vector<double> yp(y.begin() + static_cast<std::ptrdiff_t>(p * D),
-                                   y.begin() + static_cast<std::ptrdiff_t>((p + 1) * D)),
-                ym = yp;
-            const double h = std::cbrt(2.2e-16) * std::max(1.0, std::fabs(yp[i]));
-            yp[i] += h;
-            ym[i] -= h;
-            double vp = 0, vm = 0;
-            pot.eval(ctx, yp.data(), 1, &vp, nullptr);
-            pot.eval(ctx, ym.data(), 1, &vm, nullptr);
-            out[p * D + i] = (vp - vm) / (2 * h);
-        }
-    return out;
-}
 
 /// n random parameter points: θ ~ N(0, theta_scale²), log α uniform in [lo, hi].
 std::vector<double> random_params(int n, int d, double theta_scale, double lo, double hi, std::uint64_t seed) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "errors.h"
+#include "potential_fd.h"
 #include "compare.h"
 #include "random.h"
 #include "wgf/error.h"
@@ -57,25 +58,6 @@ void eval_host(const Potential<T>& pot, const std::vector<T>& y, std::vector<T>&
     pot.eval(ctx, y.data(), n, value.data(), grad.data());
 }
 
-/// Central differences of the value, h = ∛ε·max(1, |y_i|).
-std::vector<double> fd_gradient(const Potential<double>& pot, const std::vector<double>& y) {
-    Context ctx(Backend::Host, 1);
-    const int D = pot.dim();
-    const std::size_t n = y.size() / D;
-    std::vector<double> out(y.size());
-    for (std::size_t p = 0; p < n; ++p)
-        for (int i = 0; i < D; ++i) {
-            std::vector<double> yp(y.begin() + p * D, y.begin() + (p + 1) * D), ym = yp;
-            const double h = std::cbrt(2.2e-16) * std::max(1.0, std::fabs(yp[i]));
-            yp[i] += h;
-            ym[i] -= h;
-            double vp = 0, vm = 0;
-            pot.eval(ctx, yp.data(), 1, &vp, nullptr);
-            pot.eval(ctx, ym.data(), 1, &vm, nullptr);
-            out[p * D + i] = (vp - vm) / (2 * h);
-        }
-    return out;
-}
 
 double max_abs(const std::vector<double>& v) {
     double m = 0;
