@@ -22,12 +22,12 @@
 #include "binary_io.h"
 #include "host/parallel_errors.h"
 #include "wgf/baselines.h"
+#include "wgf/detail/filtering_potential.h"
 #include "wgf/error.h"
 
 namespace wgf {
 
 namespace {
-constexpr double kPi = 3.14159265358979323846264338327950288;
 
 // w/(eʷ − 1), 1 at w = 0.
 double bernoulli(double w) {
@@ -64,8 +64,8 @@ void check_observations(const FilteringModel& model, const Observations& obs, do
 double gaussian_loglik(double y, double x, double var) { return -0.5 * (y - x) * (y - x) / var; }
 }  // namespace
 
-double filtering_reference_potential(double x) { return std::sin(2 * kPi * x) / kPi + 0.25 * x * x; }
-double filtering_reference_gradient(double x) { return 2 * std::cos(2 * kPi * x) + 0.5 * x; }
+double filtering_reference_potential(double x) { return detail::filtering_potential_value(x); }
+double filtering_reference_gradient(double x) { return detail::filtering_potential_gradient(x); }
 
 void FilteringModel::validate() const {
     WGF_CHECK(static_cast<bool>(potential), "FilteringModel: potential is empty");

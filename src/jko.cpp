@@ -13,6 +13,7 @@
 #include <string>
 
 #include "device_memory.h"
+#include "wgf/detail/softplus.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
 #include "wgf/jko_loss.h"
@@ -175,6 +176,142 @@ Icnn<T> identity_icnn(const IcnnShape& shape, std::uint64_t seed, double noise) 
 }
 
 template <typename T>
+Icnn<T> spread_identity_icnn(const IcnnShape& shape, const std::vector<double>& samples, std::uint64_t seed,
+                             double fraction) {
+    const int D = shape.dim, W = shape.depth() == 2 ? shape.widths[1] : 0, r = shape.rank;
+    WGF_CHECK(shape.depth() == 2, "spread_identity_icnn: needs 2 layers, got " << shape.depth());
+    WGF_CHECK(W >= 4 && W >= D + 1 && shape.widths[0] >= D,
+              "spread_identity_icnn: widths must be >= max(4, D + 1), got " << shape.describe());
+    WGF_CHECK(fraction > 0 && fraction < 1, "spread_identity_icnn: fraction must be in (0, 1), got " << fraction);
+    WGF_CHECK(!samples.empty() && samples.size() % static_cast<std::size_t>(D) == 0,
+              "spread_identity_icnn: " << samples.size() << " sample values are not a positive multiple of D = " << D);
+    for (double v : samples) WGF_CHECK(std::isfinite(v), "spread_identity_icnn: a sample is not finite");
+    const std::int64_t n = static_cast<std::int64_t>(samples.size()) / D;
+    Icnn<T> net = identity_icnn<T>(shape, seed);
+    const IcnnLayout& lay = net.layout();
+    const auto& l2 = lay.layers[1];
+    T* p = net.data();
+    const int m = W - W / 4, first = W - m;  // ridge units [first, W); units [0, first) stay quadratic
+    Rng rng = stream(seed, 7, 0);
+    std::vector<double> v(static_cast<std::size_t>(m) * D), a(static_cast<std::size_t>(m)), o(static_cast<std::size_t>(m));
+    std::vector<double> proj(static_cast<std::size_t>(n));
+    for (int k = 0; k < m; ++k) {
+        double* vk = v.data() + static_cast<std::size_t>(k) * D;
+        double norm = 0;
+        while (norm < 1e-12) {
+            norm = 0;
+            for (int d = 0; d < D; ++d) {
+                vk[d] = rng.normal();
+                norm += vk[d] * vk[d];
+            }
+        }
+        for (int d = 0; d < D; ++d) vk[d] /= std::sqrt(norm);
+        double mean = 0, var = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            double s = 0;
+            for (int d = 0; d < D; ++d) s += vk[d] * samples[static_cast<std::size_t>(i * D + d)];
+            mean += (proj[static_cast<std::size_t>(i)] = s);
+        }
+        mean /= static_cast<double>(n);
+        for (double s : proj) var += (s - mean) * (s - mean);
+        const double sd = std::sqrt(var / static_cast<double>(n)) + 1e-12;
+        a[static_cast<std::size_t>(k)] = m / (8 * sd);
+        o[static_cast<std::size_t>(k)] = proj[static_cast<std::size_t>(rng.below(static_cast<std::uint64_t>(n)))];
+    }
+    std::vector<double> c(static_cast<std::size_t>(m), 0.0);
+    if (D == 1) {
+        // Knots at the quantiles of ½ (the samples, smoothed) + ½ Uniform[lo, hi], lo/hi = the further of min/max ∓ 3 sd
+        // and mean ∓ 10 sd, so that they reach well past the samples (beyond the knots the map's slope is
+        // 1 − fraction, which compounds over the maps of a flow); each unit's weight is its share of the knot spacing, so that the ridge part
+        // of ψ'' is ≈ fraction over the whole knot range (a partition of unity by the bumps a σ''(a s),
+        // each of integral 1, a = 1.5 / spacing so that neighbours overlap).
+        std::vector<double> xs(samples);
+        std::sort(xs.begin(), xs.end());
+        double mean = 0, var = 0;
+        for (double x : xs) mean += x;
+        mean /= static_cast<double>(n);
+        for (double x : xs) var += (x - mean) * (x - mean);
+        const double sd = std::sqrt(var / static_cast<double>(n)) + 1e-12;
+        const double lo = std::min(xs.front() - 3 * sd, mean - 10 * sd), hi = std::max(xs.back() + 3 * sd, mean + 10 * sd);
+        // The samples' part is smoothed (each sample a N(x_i, (sd/2)²)) so that the knot density, and with
+        // it the bumps' widths, changes gradually where the samples end; up to 1024 evenly spaced order
+        // statistics stand for the samples.
+        std::vector<double> centres;
+        const std::int64_t stride = std::max<std::int64_t>(1, n / 1024);
+        for (std::int64_t i = stride / 2; i < n; i += stride) centres.push_back(xs[static_cast<std::size_t>(i)]);
+        const double h = 0.5 * sd;
+        auto mixture_cdf = [&](double x) {
+            double emp = 0;
+            for (double ci : centres) emp += 0.5 * std::erfc(-(x - ci) / (h * std::sqrt(2.0)));
+            emp /= static_cast<double>(centres.size());
+            return 0.5 * emp + 0.5 * std::min(1.0, std::max(0.0, (x - lo) / (hi - lo)));
+        };
+        for (int k = 0; k < m; ++k) {  // bisection for the quantile (k + ½)/m
+            const double target = (k + 0.5) / m;
+            double a_lo = lo, a_hi = hi;
+            for (int it = 0; it < 60; ++it) {
+                const double mid = 0.5 * (a_lo + a_hi);
+                (mixture_cdf(mid) < target ? a_lo : a_hi) = mid;
+            }
+            o[static_cast<std::size_t>(k)] = 0.5 * (a_lo + a_hi);
+            // Linear side away from the samples: a unit whose knot lies left of them is softplus(−a(x − o)),
+            // zero (not a translation) on the samples, so its parameters get no gradient from them and the
+            // map's slope out there stays as built instead of drifting with the optimiser's noise.
+            v[static_cast<std::size_t>(k)] = o[static_cast<std::size_t>(k)] < xs[static_cast<std::size_t>(n / 2)] ? -1.0 : 1.0;
+        }
+        for (int k = 0; k < m; ++k) {
+            const double left = k > 0 ? o[static_cast<std::size_t>(k - 1)] : lo, right = k + 1 < m ? o[static_cast<std::size_t>(k + 1)] : hi;
+            const double spacing = std::max(0.5 * (right - left), 1e-9 * sd);
+            a[static_cast<std::size_t>(k)] = 1.5 / spacing;
+            // ψ'' of unit k = c a² σ''(a s) = (c a) · [a σ''(a s)]: its mass is c a = fraction · spacing.
+            c[static_cast<std::size_t>(k)] = fraction * spacing / a[static_cast<std::size_t>(k)];
+        }
+        for (int k = 0; k < m; ++k) o[static_cast<std::size_t>(k)] *= v[static_cast<std::size_t>(k)];  // knot → projection v·x
+    }
+    // Mean trace of the ridge Hessian with unit c: (1/n) Σ_i Σ_k a_k² σ''(a_k (v_k·x_i − o_k)).
+    double trace = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+        for (int k = 0; k < m; ++k) {
+            double s = 0;
+            for (int d = 0; d < D; ++d) s += v[static_cast<std::size_t>(k) * D + d] * samples[static_cast<std::size_t>(i * D + d)];
+            const double ak = a[static_cast<std::size_t>(k)];
+            trace += ak * ak * detail::softplus_derivs(ak * (s - o[static_cast<std::size_t>(k)])).s2;
+        }
+    trace /= static_cast<double>(n);
+    WGF_CHECK(trace > 0 && std::isfinite(trace), "spread_identity_icnn: the ridge units do not reach the samples");
+    if (D > 1)
+        for (auto& ck : c) ck = fraction * D / trace;
+    for (int k = 0; k < W; ++k) p[lay.c + static_cast<std::size_t>(k)] = static_cast<T>((1 - fraction) / first);
+    for (int k = first; k < W; ++k) {
+        const std::size_t q = static_cast<std::size_t>(k - first);
+        std::fill_n(p + l2.C + static_cast<std::size_t>(k) * l2.width_prev, l2.width_prev, T(0));
+        for (int i = 0; i < D; ++i) {
+            for (int t = 0; t < r; ++t) p[l2.A + (static_cast<std::size_t>(i) * r + t) * W + k] = T(0);
+            p[l2.B + static_cast<std::size_t>(k) * D + i] = static_cast<T>(a[q] * v[q * D + i]);
+        }
+        p[l2.b + static_cast<std::size_t>(k)] = static_cast<T>(-a[q] * o[q]);
+        p[lay.c + static_cast<std::size_t>(k)] = static_cast<T>(c[q]);
+    }
+    if (D == 1) {
+        // The ridge units shift the map by a constant δ on the samples. Each quadratic unit's u = ½x² + 12
+        // becomes ½(x + e)² + 12 (B += e, b += ½e²): still ≥ 12, in softplus's linear regime, and with
+        // Σ c = 1 − fraction the map moves by (1 − fraction) e = δ, putting ∇ψ(median) back at the median.
+        std::vector<double> xs(samples);
+        std::nth_element(xs.begin(), xs.begin() + n / 2, xs.end());
+        const T med = static_cast<T>(xs[static_cast<std::size_t>(n / 2)]);
+        T g = 0;
+        Context host(Backend::Host, 1);
+        icnn_eval(host, net, &med, 1, IcnnOutputs<T>{nullptr, &g, nullptr, nullptr, nullptr});
+        const double e = (static_cast<double>(med) - static_cast<double>(g)) / (1 - fraction);
+        for (int k = 0; k < first; ++k) {
+            p[l2.B + static_cast<std::size_t>(k)] += static_cast<T>(e);
+            p[l2.b + static_cast<std::size_t>(k)] += static_cast<T>(0.5 * e * e);
+        }
+    }
+    return net;
+}
+
+template <typename T>
 JkoSolver<T>::JkoSolver(Context& ctx, IcnnShape shape, const Potential<T>& potential, JkoOptions options)
     : JkoSolver(ctx, std::move(shape), std::shared_ptr<const Potential<T>>(std::shared_ptr<const Potential<T>>(), &potential),
                 std::move(options)) {}
@@ -196,6 +333,13 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     WGF_CHECK(flow.dim() == m_shape.dim, "JkoSolver: flow dimension " << flow.dim() << " differs from D = " << m_shape.dim);
     if (m_opt.init == JkoInit::Identity) {
         Icnn<T> net = identity_icnn<T>(m_shape, m_opt.seed);
+        if (seconds) *seconds = seconds_since(t0);
+        return net;
+    }
+    if (m_opt.init == JkoInit::Spread) {
+        Rng rng = stream(m_opt.seed, 8, 0);
+        const std::vector<double> x0 = flow.initial().sample(std::min<std::int64_t>(4096, std::max<std::int64_t>(m_opt.batch, 256)), rng);
+        Icnn<T> net = spread_identity_icnn<T>(m_shape, x0, m_opt.seed);
         if (seconds) *seconds = seconds_since(t0);
         return net;
     }
@@ -300,7 +444,7 @@ std::string JkoSolver<T>::settings() const {
     for (const auto& piece : o.lr_schedule) os << " " << piece.first << ":" << exact(piece.second);
     os << "\nlr_end_ratio = " << exact(o.lr_end_ratio) << "\naverage_tail = " << exact(o.average_tail)
        << "\nweight_decay = " << exact(o.weight_decay)
-       << "\ninit = " << (o.init == JkoInit::Pretrain ? "pretrain" : "identity")
+       << "\ninit = " << (o.init == JkoInit::Pretrain ? "pretrain" : o.init == JkoInit::Identity ? "identity" : "spread")
        << "\npretrain_iterations = " << o.pretrain_iterations << "\npretrain_lr = " << exact(o.pretrain_lr)
        << "\npretrain_weight_decay = " << exact(o.pretrain_weight_decay) << "\nsample_pool = " << o.sample_pool
        << "\npool_size = " << o.pool_size << "\ncarry_pool = " << o.carry_pool << "\n";
@@ -442,5 +586,7 @@ template class JkoSolver<float>;
 template class JkoSolver<double>;
 template Icnn<float> identity_icnn<float>(const IcnnShape&, std::uint64_t, double);
 template Icnn<double> identity_icnn<double>(const IcnnShape&, std::uint64_t, double);
+template Icnn<float> spread_identity_icnn<float>(const IcnnShape&, const std::vector<double>&, std::uint64_t, double);
+template Icnn<double> spread_identity_icnn<double>(const IcnnShape&, const std::vector<double>&, std::uint64_t, double);
 
 }  // namespace wgf

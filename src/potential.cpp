@@ -24,6 +24,7 @@
 #include "host/icnn_host.h"
 #include "host/potential_host.h"
 #include "device_memory.h"
+#include "wgf/detail/filtering_potential.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
 
@@ -265,10 +266,25 @@ void FunctionPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* val
                   [&](const T* hy, std::int64_t hn, T* hv, T* hg) { m_host(hy, hn, hv, hg); });
 }
 
+// ---- FilteringReferencePotential -------------------------------------------------------------------
+
+template <typename T>
+void FilteringReferencePotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    eval_via_host(ctx, "FilteringReferencePotential", 1, y, n, value, grad,
+                  [](const T* hy, std::int64_t hn, T* hv, T* hg) {
+                      for (std::int64_t i = 0; i < hn; ++i) {
+                          if (hv) hv[i] = detail::filtering_potential_value(hy[i]);
+                          if (hg) hg[i] = detail::filtering_potential_gradient(hy[i]);
+                      }
+                  });
+}
+
 template class QuadraticPotential<float>;
 template class QuadraticPotential<double>;
 template class GaussianMixturePotential<float>;
 template class GaussianMixturePotential<double>;
+template class FilteringReferencePotential<float>;
+template class FilteringReferencePotential<double>;
 template class FunctionPotential<float>;
 template class FunctionPotential<double>;
 

@@ -66,9 +66,10 @@ int cmd_ou(int argc, char** argv) {
         ->capture_default_str()
         ->check(positive_real());
     app.add_option("--beta", cfg.beta, "inverse temperature")->capture_default_str()->check(positive_real());
-    app.add_option("--init", init, "first map: pretrain (identity regression) or identity (exact construction)")
+    app.add_option("--init", init, "first map: pretrain (identity regression), identity (exact construction) or spread (identity with "
+                   "ridge units whose kinks are spread over rho0's samples)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"pretrain", "identity"}));
+        ->check(CLI::IsMember({"pretrain", "identity", "spread"}));
     app.add_option("--pool", pool, "on: a sample pool per step; off: the reference's re-push")
         ->capture_default_str()
         ->check(CLI::IsMember({"on", "off"}));
@@ -119,7 +120,9 @@ int cmd_ou(int argc, char** argv) {
     });
     if (rc >= 0) return rc;
     cfg.jko.pretrain_lr = cfg.jko.lr;
-    cfg.jko.init = init == "pretrain" ? wgf::JkoInit::Pretrain : wgf::JkoInit::Identity;
+    cfg.jko.init = init == "pretrain"   ? wgf::JkoInit::Pretrain
+                   : init == "identity" ? wgf::JkoInit::Identity
+                                        : wgf::JkoInit::Spread;
     cfg.jko.sample_pool = pool == "on";
     cfg.use_double = precision == "double";
     cfg.backend = backend == "auto"   ? wgf::default_backend()

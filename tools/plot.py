@@ -15,6 +15,10 @@
   tools/plot.py density RUN_DIR --out docs/density.png [--steps 0,5,20]
       Density snapshots of a 1-D or 2-D flow over time: exp(log ρ^k) at the run's [output] points (a
       grid written by `tools/plot.py grid`), through the inverse maps (step-KKKKK-points-logp.npy).
+  tools/plot.py filter STUDY_DIR --run 12 --out docs/filtering.png
+      PAPER-SPEC §7.5's figure: the filtering density p(x_5 | y_1..9) of one run of `wgf filter`
+      (run-NN/{cc,jko,bbf-N}.npy): Chang–Cooper (ground truth), wgf's JKO filter and the particle filters,
+      with the observations marked, and the SymKL of each method against Chang–Cooper in the legend.
   tools/plot.py grid --dim 2 --lo -6 --hi 6 --n 121 --out grid.npy
       The points of a regular grid ([n] or [n*n, 2]) for [output] points.
 """
@@ -193,6 +197,36 @@ def density(run, out, steps):
     print(f"wrote {out}")
 
 
+def filtering(study, run, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    d = os.path.join(study, f"run-{run:02d}")
+    summary = json.load(open(os.path.join(study, "summary.json")))
+    rec = next(r for r in summary["runs"] if r["run"] == run)
+    cc = np.load(os.path.join(d, "cc.npy"))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(cc[0], cc[1], color="k", lw=2.2, label="Chang–Cooper (ground truth)")
+    if os.path.exists(os.path.join(d, "jko.npy")):
+        jk = np.load(os.path.join(d, "jko.npy"))
+        ax.plot(jk[0], jk[1], color="C0", lw=1.6, label=f"wgf JKO filter (SymKL {rec['jko']['sym_kl']:.4f})")
+    for i, b in enumerate(rec.get("bbf", [])):
+        pf = np.load(os.path.join(d, f"bbf-{b['particles']}.npy"))
+        ax.plot(pf[0], pf[1], "--", color=f"C{i + 1}", lw=1.0, label=f"BBF {b['particles']} (SymKL {b['sym_kl']:.4f})")
+    obs = rec["observations"]
+    ax.plot(obs["values"], [0] * len(obs["values"]), "|", color="gray", ms=12, label="observations y_1..9")
+    ax.set_xlim(-4, 4)
+    ax.set_xlabel("x")
+    ax.set_ylabel("p(x_5 | y_1..9)")
+    ax.set_title(f"Nonlinear filtering (PAPER-SPEC §7.5), run {run}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=130)
+    print(f"wrote {out}")
+
+
 def grid(dim, lo, hi, n, out):
     import numpy as np
 
@@ -227,6 +261,10 @@ def main():
     d.add_argument("run")
     d.add_argument("--out", default="density.png")
     d.add_argument("--steps", default="")
+    f = sub.add_parser("filter")
+    f.add_argument("study")
+    f.add_argument("--run", type=int, default=0)
+    f.add_argument("--out", default="filtering.png")
     g = sub.add_parser("grid")
     g.add_argument("--dim", type=int, default=2)
     g.add_argument("--lo", type=float, default=-6.0)
@@ -242,6 +280,8 @@ def main():
         pca(a.runs, a.out, a.step, a.n)
     elif a.cmd == "density":
         density(a.run, a.out, [int(v) for v in a.steps.split(",") if v])
+    elif a.cmd == "filter":
+        filtering(a.study, a.run, a.out)
     else:
         grid(a.dim, a.lo, a.hi, a.n, a.out)
 

@@ -25,6 +25,9 @@ namespace wgf {
 enum class JkoInit {
     Pretrain,  ///< reference: random init, then `pretrain_iterations` of identity regression on ρ⁰
     Identity,  ///< ∇ψ ≈ x by construction (softplus units in their linear regime), small random part
+    /// ∇ψ ≈ x with half of ∇²ψ carried by ridge units softplus(a(v·x − o)) whose kinks are spread over
+    /// ρ⁰'s samples (spread_identity_icnn): the map can bend locally from the first iteration.
+    Spread,
 };
 
 struct JkoOptions {
@@ -116,6 +119,20 @@ private:
     JkoOptions m_opt;
     double m_pretrain_seconds = 0;
 };
+
+/// ψ with ∇ψ(x) ≈ x on average over `samples` [n][D] (draws of the law it will push), made of
+///  - quadratic units as identity_icnn, carrying (1 − fraction) of ∇²ψ everywhere, and
+///  - ridge units k (the last ⌊3W/4⌋ of layer 2): u_k = a (v_k·x − o_k), v_k a random unit vector, o_k
+///    the projection of a random sample, a = m / (8 σ_k) for m ridge units and σ_k the spread of the
+///    projections (neighbouring kinks overlap), all with the same c_k, scaled so that the ridge part of
+///    ∇²ψ has mean trace fraction · D over the samples.
+/// The ridge part is a sum of bumps c_k a² σ''(u_k) v_k v_kᵀ; moving one c_k, o_k or a changes the
+/// map's slope near one kink, so the optimiser can make the local compressions and expansions that
+/// a multi-well potential asks for (an identity_icnn map is affine to e^{−12} and its gradient sees
+/// such potentials only through e^{−2π²}-small Fourier tails). Needs L = 2, W ≥ 4 and W ≥ D + 1.
+template <typename T>
+Icnn<T> spread_identity_icnn(const IcnnShape& shape, const std::vector<double>& samples, std::uint64_t seed,
+                             double fraction = 0.5);
 
 /// ψ with ∇ψ(x) ≈ x for every x (relative error ≲ e^{−12}): first-layer units j < D carry x_j²,
 /// deeper units sum them with a large positive bias so that softplus is in its linear regime, plus a

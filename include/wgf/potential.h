@@ -4,6 +4,7 @@
 // Built in:
 //   QuadraticPotential        Φ(x) = ½ (x − m)ᵀ A (x − m),  A symmetric positive definite (OU)
 //   GaussianMixturePotential  Φ(x) = −β⁻¹ log Σ_k w_k N(x; μ_k, Σ_k)   (so that e^{−βΦ} is the mixture)
+//   FilteringReferencePotential  Φ(x) = sin(2πx)/π + x²/4 in D = 1 (PAPER-SPEC §7.5)
 //   FunctionPotential         user callbacks (host, and optionally device)
 // All pointers given to eval() live in ctx's memory space. The built-in potentials have CUDA kernels
 // (their parameters are copied to the device once, on first use); a FunctionPotential without a
@@ -82,6 +83,17 @@ private:
     std::vector<double> m_means;      // [K][D]
     std::vector<double> m_precision;  // [K][D][D] Σ_k⁻¹
     std::shared_ptr<detail::PotentialDeviceCache> m_device;
+};
+
+/// Φ(x) = sin(2πx)/π + x²/4, Φ'(x) = 2 cos(2πx) + x/2 in D = 1: the latent potential of the filtering
+/// study (PAPER-SPEC §7.5; the math in wgf/detail/filtering_potential.h). Evaluated on the host (a
+/// Cuda context stages y through the host).
+template <typename T>
+class FilteringReferencePotential final : public Potential<T> {
+public:
+    int dim() const override { return 1; }
+    std::string describe() const override { return "filtering-reference sin(2 pi x)/pi + x^2/4 (D = 1)"; }
+    void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
 };
 
 /// User-defined potential. host_fn is required; device_fn is optional — without it a Cuda context

@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "compare.h"
+#include "errors.h"
 #include "random.h"
 #include "wgf/wgf.h"
 #include "wgf/flow.h"
@@ -276,4 +277,79 @@ TEST_CASE("identity_icnn: ∇ψ(x) ≈ x without pretraining") {
             icnn_eval(ctx, identity_icnn<double>(shape, 1, 1e-2), x.data(), 100, IcnnOutputs<double>{nullptr, g.data()});
             expect_allclose(g, x, 0.1, 0.1, "grad of the noisy identity construction");
         }
+}
+
+TEST_CASE("spread_identity_icnn: ∇ψ ≈ x over the samples and past them, with slope ≈ 1 throughout the knots") {
+    Context ctx(Backend::Host, 1);
+    // D = 1: the partition of unity (ψ'' = (1 − f) + f Σ bumps ≈ 1 on the knot range, which reaches 10 sd
+    // past the mean). Samples from N(0.7, 0.5²).
+    Rng rng(5);
+    std::vector<double> s(4096);
+    for (auto& v : s) v = 0.7 + 0.5 * rng.normal();
+    const IcnnShape shape = IcnnShape::uniform(1, 64, 2);
+    const Icnn<double> net = spread_identity_icnn<double>(shape, s, 3);
+    // Slopes: 48 knots over ≈ [−4.3, 5.7] (half at the samples' quantiles): the bumps a σ''(a s) with
+    // a = 1.5/spacing overlap to a ripple of a few per cent; the ridge units carry half of ψ''.
+    std::vector<double> xs;
+    for (double x = -3.5; x <= 5.0; x += 0.01) xs.push_back(x);
+    std::vector<double> g(xs.size()), h(xs.size());
+    icnn_eval(ctx, net, xs.data(), static_cast<std::int64_t>(xs.size()), IcnnOutputs<double>{nullptr, g.data(), h.data()});
+    double hmin = 1e9, hmax = 0;
+    for (double v : h) {
+        hmin = std::min(hmin, v);
+        hmax = std::max(hmax, v);
+    }
+    MESSAGE("spread init, D = 1: psi'' in [" << hmin << ", " << hmax << "] on [-3.5, 5]");
+    CHECK(hmin > 0.85);
+    CHECK(hmax < 1.15);
+    // ∇ψ(median) = median by construction, so over the samples' ±2 sd the map is within
+    // ∫|ψ'' − 1| ≲ 0.2 × 1 of the identity.
+    for (std::size_t i = 0; i < xs.size(); ++i)
+        if (std::abs(xs[i] - 0.7) <= 1.0) CHECK(std::abs(g[i] - xs[i]) < 0.1);
+    // D = 2: random ridge directions, trace-normalised: the mean of tr ∇²ψ over the samples is D.
+    std::vector<double> s2(2 * 2048);
+    for (auto& v : s2) v = rng.normal();
+    const Icnn<double> net2 = spread_identity_icnn<double>(IcnnShape::uniform(2, 64, 2), s2, 4);
+    std::vector<double> h2(4 * 2048);
+    icnn_eval(ctx, net2, s2.data(), 2048, IcnnOutputs<double>{nullptr, nullptr, h2.data()});
+    double tr = 0;
+    for (int i = 0; i < 2048; ++i) tr += h2[static_cast<std::size_t>(4 * i)] + h2[static_cast<std::size_t>(4 * i + 3)];
+    CHECK(tr / 2048 == doctest::Approx(2.0).epsilon(0.05));
+    CHECK(error_of([&] { spread_identity_icnn<double>(IcnnShape::uniform(1, 64, 3), s, 1); }).find("2 layers") !=
+          std::string::npos);
+}
+
+TEST_CASE("Flow: Newton does not cycle at a sharp change of curvature (double nets)") {
+    // ψ'' = 0.586 + 0.8 · 20 σ''(20 (x + 0.45)): the map's slope jumps from 0.59 to ~4.6 within ±0.1 of
+    // x = −0.45, as the JKO maps of the filtering study do. Newton from x = y = −1.21 overshoots to the
+    // right; the old acceptance rule (Armijo on φ, or a smaller residual) then let it step back and
+    // cycle between x ≈ −0.26 and x ≈ −1.25 forever (the failure seen on a trained map).
+    const IcnnShape shape = IcnnShape::uniform(1, 4, 2);
+    Icnn<double> net = identity_icnn<double>(shape, 1, 0.0);
+    const IcnnLayout& lay = net.layout();
+    double* p = net.data();
+    const auto& l2 = lay.layers[1];
+    for (int k = 0; k < 4; ++k) p[lay.c + k] = k == 0 ? 0.586 : 0.0;
+    // unit 1: u = 20 (x + 0.45), no quadratic input, c = 0.8 / 20 (bump mass c·a = 0.8)
+    std::fill_n(p + l2.C + 1 * l2.width_prev, l2.width_prev, 0.0);
+    for (int t = 0; t < shape.rank; ++t) p[l2.A + static_cast<std::size_t>(t) * 4 + 1] = 0.0;
+    p[l2.B + 1] = 20.0;
+    p[l2.b + 1] = 20.0 * 0.45;
+    p[lay.c + 1] = 0.8 / 20.0;
+    Flow<double> flow(standard_normal(1));
+    flow.push_back(net, 0.1);
+    Context ctx(Backend::Host, 1);
+    int cycled = 0;
+    for (double y = -1.6; y <= 0.5; y += 0.01) {
+        std::vector<double> x = {y};
+        InverseReport rep;
+        rep.iterations = {0};
+        rep.residual = {0.0};
+        rep.converged = {1};
+        flow.invert_map(ctx, 0, x, InverseOptions{}, rep);
+        double g = 0;
+        icnn_eval(ctx, flow.map(0), x.data(), 1, IcnnOutputs<double>{nullptr, &g});
+        if (!rep.converged[0] || std::abs(g - y) > 1e-8) ++cycled;
+    }
+    CHECK(cycled == 0);
 }

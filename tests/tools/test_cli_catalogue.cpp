@@ -386,6 +386,59 @@ TEST_CASE("wgf run / wgf em: bad options, bad files, unwritable outputs") {
     remove_fixtures();
 }
 
+TEST_CASE("wgf filter: bad options, bad observation files, unwritable outputs; a tiny study runs") {
+    make_fixtures();
+    // A tiny filtering run (1 run, 4-unit maps, 2 iterations per step, 16 chains): about a second.
+    const std::string f = "filter --runs 1 --out cat-filter --particles 100 --width 4 --iterations 2 --batch 32 "
+                          "--chains 16 --warmup 1 --threads 1 --quiet";
+    std::vector<Case> cases;
+    integer_cases(cases, f, "runs", 1, 10000);
+    integer_cases(cases, f, "first-run", 0, 1000000);
+    integer_cases(cases, f, "width", 1, 65536);
+    integer_cases(cases, f, "depth", 1, 64);
+    integer_cases(cases, f, "iterations", 1, 10000000);
+    integer_cases(cases, f, "batch", 1, 100000000);
+    integer_cases(cases, f, "pretrain-iterations", 0, 10000000);
+    integer_cases(cases, f, "chains", 2, 1 << 26);
+    integer_cases(cases, f, "warmup", 0, 1000000);
+    integer_cases(cases, f, "thin", 1, 10000);
+    integer_cases(cases, f, "threads", 0, 4096);
+    seed_cases(cases, f);
+    real_cases(cases, f, "tau", {"0", "-1"});
+    real_cases(cases, f, "lr", {"0", "-1"});
+    real_cases(cases, f, "lr-end-ratio", {"0", "-0.5", "1.5"});
+    real_cases(cases, f, "average-tail", {"-0.5", "1.5"});
+    cases.push_back({f + " --particles 100,,50", 2, "usage error: --particles"});
+    cases.push_back({f + " --sampler mcmc", 2, "usage error: --sampler"});
+    cases.push_back({f + " --precision half", 2, "usage error: --precision"});
+    cases.push_back({f + " --init random", 2, "usage error: --init"});
+    cases.push_back({"filter --runs 1", 2, "usage error: --out is required"});
+    common_cases(cases, f);
+    cases.push_back({f + " --tau 0.3", 1, "is not a whole multiple of --tau 0.3"});
+    cases.push_back({"filter --out cat-file --quiet", 1, "cat-file"});
+    cases.push_back({"filter --out cat-file/sub --quiet", 1, "cat-file/sub"});
+    // [reader] observation files.
+    write("cat-obs-bad.txt", "# wgf filtering observations: t y x\n0.5 abc nan\n");
+    write("cat-obs-decreasing.txt", "# wgf filtering observations: t y x\n1.0 0.3 nan\n0.5 0.2 nan\n");
+    for (const std::string file : {"cat-missing.txt", "cat-dir", "/dev/zero", "cat-net.wgficnn", "cat-obs-bad.txt"})
+        cases.push_back({f + " --observations " + file, 1, file, true});
+    cases.push_back({f + " --observations cat-obs-decreasing.txt", 1, "increase", true});
+    for (const Case& c : cases) expect(c);
+    MESSAGE(cases.size() << " wgf filter cases");
+    // The tiny study runs and writes what it promises; its own observations file filters again.
+    REQUIRE(wgf(f).status == 0);
+    for (const std::string file : {"summary.json", "run-00/observations.txt", "run-00/cc.npy", "run-00/jko.npy",
+                                   "run-00/bbf-100.npy"})
+        CHECK(fs::exists("cat-filter/" + file));
+    const json summary = json::parse(slurp("cat-filter/summary.json"));
+    CHECK(summary["runs"].size() == 1);
+    CHECK(summary["runs"][0]["jko"]["blocks"].size() == 10);
+    CHECK(std::isfinite(summary["sym_kl"]["jko"]["median"].get<double>()));
+    CHECK(wgf(f + " --observations cat-filter/run-00/observations.txt --out cat-filter-2").status == 0);
+    CHECK(fs::exists("cat-filter-2/run-00/jko.npy"));
+    remove_fixtures();
+}
+
 TEST_CASE("outputs: checkpoint folders and output files are checked before training; --json is atomic") {
     make_fixtures();
     const std::string& b = kOuTiny;

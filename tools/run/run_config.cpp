@@ -454,8 +454,10 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
             cfg.jko.lr_schedule.emplace_back(static_cast<int>(steps), lr);
         }
     }
-    cfg.jko.init = tr.str("init", "pretrain", {"pretrain", "identity"}) == "pretrain" ? wgf::JkoInit::Pretrain
-                                                                                      : wgf::JkoInit::Identity;
+    const std::string init = tr.str("init", "pretrain", {"pretrain", "identity", "spread"});
+    cfg.jko.init = init == "pretrain"   ? wgf::JkoInit::Pretrain
+                   : init == "identity" ? wgf::JkoInit::Identity
+                                        : wgf::JkoInit::Spread;
     cfg.jko.pretrain_iterations = static_cast<int>(tr.integer("pretrain_iterations", 4000, 0, 100000000));
     cfg.jko.pretrain_lr = tr.positive("pretrain_lr", 5e-3);
     cfg.jko.lr_end_ratio = tr.fraction("lr_end_ratio", 1.0);
