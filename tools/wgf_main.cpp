@@ -18,6 +18,7 @@ int cmd_jko_loss(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_em(int argc, char** argv);
 int cmd_filter(int argc, char** argv);
+int cmd_posterior(int argc, char** argv);
 }  // namespace wgf_cli
 
 namespace {
@@ -30,6 +31,8 @@ void usage(std::ostream& os) {
           "              baselines on the same flow, same metrics\n"
           "  filter      --out DIR [--runs 15] [--observations FILE] [--particles 100,1000,10000,50000] [--sampler smc|reference]\n"
           "              the nonlinear filtering study (paper 7.5): Chang-Cooper, the JKO filter, particle filters\n"
+          "  posterior   --out DIR [--datasets german,diabetis|all] [--steps 5] [--iterations 500] [--init pretrain|identity|spread]\n"
+          "              Bayesian logistic regression (paper 7.4): the JKO flow, SVGD and a MALA reference\n"
           "  icnn-init   --dim D --widths W1,W2[,..] [--rank 5] [--strong-convexity 1e-6] [--seed 0] --out FILE\n"
           "  icnn-eval   --net FILE (--random N [--seed 1] | --points FILE.f64) --out PREFIX [--backend host|cuda]\n"
           "  ou          [--dims 2,4] [--instances 3] [--first-instance 0] [--steps 20] [--iterations 500] [--batch 1024] [--width 64]\n"
@@ -56,6 +59,7 @@ int main(int argc, char** argv) {
         if (cmd == "run") return wgf_cli::cmd_run(argc, argv);
         if (cmd == "em") return wgf_cli::cmd_em(argc, argv);
         if (cmd == "filter") return wgf_cli::cmd_filter(argc, argv);
+        if (cmd == "posterior") return wgf_cli::cmd_posterior(argc, argv);
         if (cmd == "ou") return wgf_cli::cmd_ou(argc, argv);
         if (cmd == "jko-loss") return wgf_cli::cmd_jko_loss(argc, argv);
         if (cmd == "info") {

@@ -439,6 +439,52 @@ TEST_CASE("wgf filter: bad options, bad observation files, unwritable outputs; a
     remove_fixtures();
 }
 
+TEST_CASE("wgf posterior: bad options and datasets are refused before training; a tiny run works") {
+    make_fixtures();
+    // A tiny run on german: 1 step of 5 iterations, 16-unit maps, 20 SVGD particles, 4 short MALA chains.
+    const std::string data = std::string(WGF_DATA_DIR) + "/logreg";
+    const std::string p = "posterior --data-dir " + data + " --out cat-post --steps 1 --iterations 5 --batch 32 "
+                          "--width 16 --pretrain-iterations 5 --svgd-particles 20 --svgd-iterations 5 --mala-chains 4 "
+                          "--mala-warmup 10 --mala-draws 10 --eval-samples 64 --threads 1 --quiet";
+    std::vector<Case> cases;
+    integer_cases(cases, p, "steps", 1, 100000);
+    integer_cases(cases, p, "iterations", 1, 10000000);
+    integer_cases(cases, p, "batch", 1, 100000000);
+    integer_cases(cases, p, "width", 1, 65536);
+    integer_cases(cases, p, "minibatch", 0, 100000000);
+    integer_cases(cases, p, "eval-samples", 2, 100000000);
+    integer_cases(cases, p, "svgd-particles", 0, 1000000);
+    integer_cases(cases, p, "mala-chains", 0, 1000000);
+    integer_cases(cases, p, "mala-draws", 4, 100000000);
+    seed_cases(cases, p);
+    real_cases(cases, p, "tau", {"0", "-1"});
+    real_cases(cases, p, "lr", {"0", "-1"});
+    cases.push_back({p + " --init random", 2, "usage error: --init"});
+    cases.push_back({p + " --precision half", 2, "usage error: --precision"});
+    cases.push_back({"posterior --datasets german", 2, "usage error: --out is required"});
+    common_cases(cases, p);
+    cases.push_back({p + " --datasets german,,banana", 1, "an empty name"});
+    cases.push_back({p + " --datasets covtype", 1, "covtype", true});  // not stored (not available offline)
+    cases.push_back({p + " --datasets german --data-dir cat-dir", 1, "cat-dir", true});
+    cases.push_back({p + " --out cat-file", 1, "cat-file"});
+    for (const Case& c : cases) expect(c);
+    MESSAGE(cases.size() << " wgf posterior cases");
+    REQUIRE(wgf(p).status == 0);
+    for (const std::string file : {"summary.json", "german/jko-samples.npy", "german/jko-logdensity.npy",
+                                   "german/svgd-samples.npy", "german/mala-samples.npy"})
+        CHECK(fs::exists("cat-post/" + file));
+    const json summary = json::parse(slurp("cat-post/summary.json"));
+    const json& g = summary["datasets"][0];
+    for (const char* m : {"jko", "svgd", "mala"}) {
+        const double acc = g[m]["accuracy"].get<double>();
+        CHECK(acc >= 0.0);
+        CHECK(acc <= 1.0);
+        CHECK(std::isfinite(g[m]["log_lik"].get<double>()));
+    }
+    CHECK(std::isfinite(g["jko"]["vs_mala"]["energy_distance"].get<double>()));
+    remove_fixtures();
+}
+
 TEST_CASE("outputs: checkpoint folders and output files are checked before training; --json is atomic") {
     make_fixtures();
     const std::string& b = kOuTiny;

@@ -1,0 +1,260 @@
+// cmd_posterior.cpp — `wgf posterior`: the Bayesian logistic-regression study (paper §7.4, PAPER-SPEC
+// §7.4, §6.6). For each dataset: the JKO flow from the prior towards the posterior (samples with their
+// exact log-densities), SVGD and a long-run MALA reference on the same posterior; the §6.6 test
+// accuracy and log-likelihood of each method's posterior predictive; the energy distance and moment
+// errors of the JKO and SVGD samples against MALA's; samples as .npy, a JSON summary.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "binary_io.h"  // the library's atomic file write
+#include "cli_common.h"
+#include "npy.h"
+#include "progress.h"
+#include "user_error.h"
+#include "wgf/wgf.h"
+
+namespace wgf_cli {
+
+namespace {
+
+struct PosteriorSettings {
+    std::vector<std::string> datasets = {"german"};
+    std::string data_dir = "data/logreg", out;
+    // JKO
+    int steps = 5, iterations = 500, width = 128;
+    std::int64_t batch = 512, minibatch = 0, eval_samples = 4096;
+    double tau = 0.1, lr = 2e-4, lr_end_ratio = 1.0, average_tail = 0.0;
+    std::string init = "pretrain", precision = "float";
+    int pretrain_iterations = 4000;
+    double pretrain_lr = 1e-3;
+    bool clamp_likelihood = false;
+    // baselines
+    std::int64_t svgd_particles = 100, svgd_iterations = 3000;
+    int mala_chains = 64;
+    std::int64_t mala_warmup = 2000, mala_draws = 2000;
+    int threads = 0;
+    std::uint64_t seed = 0;
+    bool quiet = false;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+nlohmann::json predictive_json(const wgf::LogRegDataset& ds, const std::vector<double>& samples) {
+    const wgf::LogRegPredictive p = wgf::logreg_predictive(ds.X_test, ds.y_test, ds.dim, samples);
+    return {{"accuracy", p.accuracy}, {"log_lik", p.log_lik}};
+}
+
+nlohmann::json comparison_json(const std::vector<double>& samples, const std::vector<double>& reference, int D) {
+    const wgf::PosteriorComparison c = wgf::compare_samples(samples, reference, D);
+    return {{"energy_distance", c.energy_distance}, {"mean_error_sd", c.mean_error}, {"std_error", c.std_error}};
+}
+
+template <typename T>
+nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, std::uint64_t seed) {
+    using clock = std::chrono::steady_clock;
+    const std::string folder = s.data_dir + "/" + name;
+    const wgf::LogRegDataset ds = wgf::load_logreg_dataset(folder);
+    const int D = ds.dim + 1;
+    const std::string dir = s.out + "/" + name;
+    prepare_output_dir("--out", dir);
+    wgf::Context ctx(wgf::Backend::Host, s.threads);
+    nlohmann::json out = {{"dataset", name}, {"features", ds.dim}, {"n_train", ds.n_train()}, {"n_test", ds.n_test()}};
+    auto prior = std::make_shared<const wgf::LogisticPrior>(ds.dim);
+
+    // The JKO flow from the prior.
+    wgf::LogisticPosteriorOptions po;
+    po.minibatch = s.minibatch;
+    po.clamp_likelihood = s.clamp_likelihood;
+    po.seed = seed + 1;
+    auto potential = std::make_shared<const wgf::LogisticPosteriorPotential<T>>(ds.X_train, ds.y_train, ds.dim, po);
+    wgf::JkoOptions jo;
+    jo.tau = s.tau;
+    jo.steps = s.steps;
+    jo.iterations = s.iterations;
+    jo.batch = s.batch;
+    jo.lr = s.lr;
+    jo.lr_end_ratio = s.lr_end_ratio;
+    jo.average_tail = s.average_tail;
+    jo.init = s.init == "identity" ? wgf::JkoInit::Identity : s.init == "spread" ? wgf::JkoInit::Spread : wgf::JkoInit::Pretrain;
+    jo.pretrain_iterations = s.pretrain_iterations;
+    jo.pretrain_lr = s.pretrain_lr;
+    jo.seed = seed;
+    wgf::JkoSolver<T> solver(ctx, wgf::IcnnShape::uniform(D, s.width, 2), potential, jo);
+    wgf::Flow<T> flow(prior);
+    Progress progress(s.steps, 0, stderr, s.quiet);
+    auto t0 = clock::now();
+    solver.run(flow, [&](const wgf::JkoStepReport& r) { progress.step(r.step + 1, r.time, r.loss_last, r.seconds); });
+    progress.finish();
+    const double jko_train = seconds_since(t0);
+    t0 = clock::now();
+    wgf::Rng rng(seed * 1000003ull + 7);
+    std::vector<double> logp;
+    const std::vector<T> xs = flow.sample(ctx, flow.steps(), s.eval_samples, rng, &logp);
+    const std::vector<double> jko_samples(xs.begin(), xs.end());
+    npy_write(dir + "/jko-samples.npy", jko_samples, {s.eval_samples, D});
+    npy_write(dir + "/jko-logdensity.npy", logp, {s.eval_samples});
+    out["jko"] = predictive_json(ds, jko_samples);
+    out["jko"]["train_seconds"] = jko_train;
+    out["jko"]["pretrain_seconds"] = solver.pretrain_seconds();
+    out["jko"]["sample_seconds"] = seconds_since(t0);
+    if (!s.quiet)
+        std::fprintf(stderr, "%s: JKO accuracy %.4f, test log-lik %.4f (%.1f s)\n", name.c_str(),
+                     out["jko"]["accuracy"].get<double>(), out["jko"]["log_lik"].get<double>(), jko_train);
+
+    // SVGD (the same potential: with a minibatch, one batch per iteration shared by the particles).
+    std::vector<double> svgd_samples;
+    if (s.svgd_particles > 0) {
+        wgf::SvgdOptions so;
+        so.particles = s.svgd_particles;
+        so.iterations = s.svgd_iterations;
+        wgf::Rng srng(seed * 1000003ull + 11);
+        t0 = clock::now();
+        svgd_samples = wgf::svgd<T>(ctx, *potential, *prior, so, srng);
+        out["svgd"] = predictive_json(ds, svgd_samples);
+        out["svgd"]["seconds"] = seconds_since(t0);
+        npy_write(dir + "/svgd-samples.npy", svgd_samples, {s.svgd_particles, D});
+        if (!s.quiet)
+            std::fprintf(stderr, "%s: SVGD accuracy %.4f, test log-lik %.4f (%.1f s)\n", name.c_str(),
+                         out["svgd"]["accuracy"].get<double>(), out["svgd"]["log_lik"].get<double>(),
+                         out["svgd"]["seconds"].get<double>());
+    }
+
+    // The MALA reference: full data, double.
+    if (s.mala_chains > 0) {
+        wgf::LogisticPosteriorOptions full = po;
+        full.minibatch = 0;
+        const wgf::LogisticPosteriorPotential<double> exact(ds.X_train, ds.y_train, ds.dim, full);
+        wgf::MalaOptions mo;
+        mo.chains = s.mala_chains;
+        mo.warmup = s.mala_warmup;
+        mo.draws = s.mala_draws;
+        mo.seed = seed * 1000003ull + 13;
+        t0 = clock::now();
+        const wgf::MalaResult mr = wgf::mala(ctx, exact, *prior, mo);
+        out["mala"] = predictive_json(ds, mr.samples);
+        out["mala"]["seconds"] = seconds_since(t0);
+        out["mala"]["max_rhat"] = mr.max_rhat;
+        out["mala"]["acceptance"] = mr.acceptance;
+        npy_write(dir + "/mala-samples.npy", mr.samples, {static_cast<std::int64_t>(mr.samples.size() / D), D});
+        out["jko"]["vs_mala"] = comparison_json(jko_samples, mr.samples, D);
+        if (!svgd_samples.empty()) out["svgd"]["vs_mala"] = comparison_json(svgd_samples, mr.samples, D);
+        if (!s.quiet)
+            std::fprintf(stderr, "%s: MALA accuracy %.4f, test log-lik %.4f, max R-hat %.4f (%.1f s)\n", name.c_str(),
+                         out["mala"]["accuracy"].get<double>(), out["mala"]["log_lik"].get<double>(), mr.max_rhat,
+                         out["mala"]["seconds"].get<double>());
+    }
+    return out;
+}
+
+}  // namespace
+
+int cmd_posterior(int argc, char** argv) {
+    CLI::App app{"wgf posterior: Bayesian logistic regression (paper 7.4): the JKO flow from the prior, SVGD and a "
+                 "MALA reference, with the test accuracy and log-likelihood of each posterior predictive",
+                 "wgf posterior"};
+    configure_app(app);
+    PosteriorSettings s;
+    std::string datasets = "german";
+    app.add_option("--datasets", datasets, "comma-separated dataset names under --data-dir, or 'all'")->capture_default_str();
+    app.add_option("--data-dir", s.data_dir, "folder of the datasets (data/logreg of the repository)")->capture_default_str();
+    app.add_option("--out", s.out, "output folder: NAME/{jko-samples,jko-logdensity,svgd-samples,mala-samples}.npy, "
+                                   "summary.json")
+        ->required();
+    app.add_option("--steps", s.steps, "JKO steps (t = steps x tau)")->capture_default_str()->transform(integer_in(1, 100000));
+    app.add_option("--tau", s.tau, "JKO step")->capture_default_str()->check(positive_real());
+    app.add_option("--iterations", s.iterations, "Adam iterations per step")
+        ->capture_default_str()
+        ->transform(integer_in(1, 10000000));
+    app.add_option("--batch", s.batch, "points per iteration")->capture_default_str()->transform(integer_in(1, 100000000));
+    app.add_option("--width", s.width, "ICNN width (2 layers)")->capture_default_str()->transform(integer_in(1, 65536));
+    app.add_option("--lr", s.lr, "Adam learning rate")->capture_default_str()->check(positive_real());
+    app.add_option("--lr-end-ratio", s.lr_end_ratio, "in-step cosine decay to lr * ratio")
+        ->capture_default_str()
+        ->check(real_in(0.0, 1.0, true));
+    app.add_option("--average-tail", s.average_tail, "fraction of each step's last iterations averaged")
+        ->capture_default_str()
+        ->check(real_in(0.0, 1.0));
+    app.add_option("--init", s.init, "first map: pretrain (the reference), identity or spread")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"pretrain", "identity", "spread"}));
+    app.add_option("--pretrain-iterations", s.pretrain_iterations, "with --init pretrain")
+        ->capture_default_str()
+        ->transform(integer_in(0, 100000000));
+    app.add_option("--pretrain-lr", s.pretrain_lr, "with --init pretrain")->capture_default_str()->check(positive_real());
+    app.add_option("--minibatch", s.minibatch, "data rows per loss evaluation (0: the full training set)")
+        ->capture_default_str()
+        ->transform(integer_in(0, 100000000));
+    app.add_flag("--clamp-likelihood", s.clamp_likelihood, "the reference's log max(p, 1e-5)");
+    app.add_option("--precision", s.precision, "of the maps")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
+    app.add_option("--eval-samples", s.eval_samples, "JKO samples for the predictive (the reference: 4096)")
+        ->capture_default_str()
+        ->transform(integer_in(2, 100000000));
+    app.add_option("--svgd-particles", s.svgd_particles, "0: no SVGD")->capture_default_str()->transform(integer_in(0, 1000000));
+    app.add_option("--svgd-iterations", s.svgd_iterations, "SVGD iterations")
+        ->capture_default_str()
+        ->transform(integer_in(1, 100000000));
+    app.add_option("--mala-chains", s.mala_chains, "0: no MALA reference")->capture_default_str()->transform(integer_in(0, 1000000));
+    app.add_option("--mala-warmup", s.mala_warmup, "MALA warm-up iterations per chain")
+        ->capture_default_str()
+        ->transform(integer_in(0, 100000000));
+    app.add_option("--mala-draws", s.mala_draws, "MALA draws kept per chain")
+        ->capture_default_str()
+        ->transform(integer_in(4, 100000000));
+    app.add_option("--threads", s.threads, "host threads (0: all cores)")->capture_default_str()->transform(integer_in(0, 4096));
+    app.add_option("--seed", s.seed, "base seed")->capture_default_str()->transform(seed_value());
+    app.add_flag("--quiet", s.quiet, "no progress output");
+    if (const int rc = parse_command_line(app, "posterior", argc, argv); rc >= 0) return rc;
+    if (datasets == "all") {
+        s.datasets = wgf::logreg_dataset_names();
+    } else {
+        s.datasets.clear();
+        std::stringstream ss(datasets);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+            WGF_USER_CHECK(!item.empty(), "--datasets '" << datasets << "': an empty name");
+            s.datasets.push_back(item);
+        }
+    }
+    prepare_output_dir("--out", s.out);
+    for (const std::string& name : s.datasets)  // every dataset loads before any training starts
+        wgf::load_logreg_dataset(s.data_dir + "/" + name);
+    nlohmann::json results = nlohmann::json::array();
+    for (std::size_t i = 0; i < s.datasets.size(); ++i) {
+        const std::uint64_t seed = s.seed * 1000003ull + i * 7919ull + 1;
+        results.push_back(s.precision == "double" ? run_dataset<double>(s, s.datasets[i], seed)
+                                                  : run_dataset<float>(s, s.datasets[i], seed));
+        const nlohmann::json summary = {{"settings",
+                                         {{"steps", s.steps}, {"tau", s.tau}, {"iterations", s.iterations},
+                                          {"batch", s.batch}, {"width", s.width}, {"lr", s.lr}, {"init", s.init},
+                                          {"minibatch", s.minibatch}, {"clamp_likelihood", s.clamp_likelihood},
+                                          {"precision", s.precision}, {"svgd_particles", s.svgd_particles},
+                                          {"svgd_iterations", s.svgd_iterations}, {"mala_chains", s.mala_chains},
+                                          {"mala_warmup", s.mala_warmup}, {"mala_draws", s.mala_draws},
+                                          {"seed", s.seed}}},
+                                        {"datasets", results}};
+        wgf::detail::write_file_atomic(s.out + "/summary.json", summary.dump(2) + "\n");  // after each dataset
+    }
+    std::printf("%-10s %10s %10s %10s %10s %10s %10s %9s %9s\n", "dataset", "jko acc", "jko ll", "svgd acc", "svgd ll",
+                "mala acc", "mala ll", "jko s", "ED jko");
+    for (const auto& r : results) {
+        auto get = [&](const char* m, const char* k) {
+            return r.contains(m) && r[m].contains(k) ? r[m][k].get<double>() : std::nan("");
+        };
+        const double ed = r.contains("jko") && r["jko"].contains("vs_mala") ? r["jko"]["vs_mala"]["energy_distance"].get<double>()
+                                                                           : std::nan("");
+        std::printf("%-10s %10.4f %10.4f %10.4f %10.4f %10.4f %10.4f %9.1f %9.4f\n", r["dataset"].get<std::string>().c_str(),
+                    get("jko", "accuracy"), get("jko", "log_lik"), get("svgd", "accuracy"), get("svgd", "log_lik"),
+                    get("mala", "accuracy"), get("mala", "log_lik"), get("jko", "train_seconds"), ed);
+    }
+    return 0;
+}
+
+}  // namespace wgf_cli
