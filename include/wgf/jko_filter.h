@@ -106,6 +106,9 @@ public:
              const std::function<void(const FilterBlockReport&)>& on_block = nullptr);
 
     int blocks() const;
+    /// Block b's flow. Its ρ⁰ (for b ≥ 1: the filtering posterior after block b − 1, sampled by this
+    /// filter's chains) refers to the filter: sample from it or evaluate its density only while the
+    /// filter lives; its maps (map(k), push) have no such tie.
     const Flow<T>& block(int b) const;
     const std::vector<FilterBlockReport>& reports() const;
     /// Σ of the blocks' evidence increments: an estimate of log Z = log p(y_{1:K}).
