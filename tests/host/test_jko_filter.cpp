@@ -245,6 +245,37 @@ TEST_CASE("JKO filter in D = 2: samples, evidence and normalised log-density aga
     }
 }
 
+TEST_CASE("JKO filter smoke: a tiny filter runs every path (resampling, both moves, densities, samples)") {
+    // Not an accuracy test (5 iterations per step): every code path of run(), log_density() and sample()
+    // on a problem small enough for the sanitizer build; the results must be finite and consistent.
+    Context ctx(Backend::Host, 1);
+    auto potential = std::make_shared<const FilteringReferencePotential<double>>();
+    auto rho0 = std::make_shared<const Gaussian>(std::vector<double>{0.0}, std::vector<double>{1.0});
+    for (FilterSampler sampler : {FilterSampler::Smc, FilterSampler::Reference}) {
+        JkoFilterOptions opt = test_options(1, 16, 5);
+        opt.shape = IcnnShape::uniform(1, 8, 2);
+        opt.jko.iterations = 5;
+        opt.jko.init = JkoInit::Spread;
+        opt.chains = 16;
+        opt.warmup_sweeps = 2;
+        opt.sampler = sampler;
+        JkoFilter<double> f(ctx, potential, rho0, gaussian_observations({0.7, -0.4}, 1, 1.0), opt);
+        f.run({0.2, 0.4}, 0.5);
+        REQUIRE(f.blocks() == 3);
+        InverseReport rep;
+        const std::vector<double> lp = f.log_density({-1.0, 0.0, 1.0}, &rep);
+        for (double v : lp) CHECK(std::isfinite(v));
+        const std::vector<double> after0 = f.log_density({0.0}, nullptr, 0);
+        CHECK(std::isfinite(after0[0]));
+        const std::vector<double> s = f.sample(40);
+        CHECK(s.size() == 40);
+        for (double v : s) CHECK(std::isfinite(v));
+        CHECK(std::isfinite(f.log_evidence()));
+        CHECK(contains(error_of([&] { f.log_density({0.0}, nullptr, 3); }), "out of range"));
+        CHECK(contains(error_of([&] { f.run({0.2}, 0.2); }), "already run"));
+    }
+}
+
 TEST_CASE("JKO filter: bad input is refused with the field named") {
     Context ctx(Backend::Host, 1);
     auto potential = std::make_shared<const QuadraticPotential<double>>(std::vector<double>{1.0}, std::vector<double>{0.0});

@@ -389,7 +389,7 @@ TEST_CASE("wgf run / wgf em: bad options, bad files, unwritable outputs") {
 TEST_CASE("wgf filter: bad options, bad observation files, unwritable outputs; a tiny study runs") {
     make_fixtures();
     // A tiny filtering run (1 run, 4-unit maps, 2 iterations per step, 16 chains): about a second.
-    const std::string f = "filter --runs 1 --out cat-filter --particles 100 --width 4 --iterations 2 --batch 32 "
+    const std::string f = "filter --runs 1 --out cat-filter --particles 100 --width 4 --iterations 2 --batch 8 "
                           "--chains 16 --warmup 1 --threads 1 --quiet";
     std::vector<Case> cases;
     integer_cases(cases, f, "runs", 1, 10000);
@@ -426,7 +426,7 @@ TEST_CASE("wgf filter: bad options, bad observation files, unwritable outputs; a
     for (const Case& c : cases) expect(c);
     MESSAGE(cases.size() << " wgf filter cases");
     // The tiny study runs and writes what it promises; its own observations file filters again.
-    REQUIRE(wgf(f).status == 0);
+    REQUIRE(wgf(f, 300).status == 0);  // about 1 s; a sanitizer build needs tens of seconds
     for (const std::string file : {"summary.json", "run-00/observations.txt", "run-00/cc.npy", "run-00/jko.npy",
                                    "run-00/bbf-100.npy"})
         CHECK(fs::exists("cat-filter/" + file));
@@ -434,7 +434,7 @@ TEST_CASE("wgf filter: bad options, bad observation files, unwritable outputs; a
     CHECK(summary["runs"].size() == 1);
     CHECK(summary["runs"][0]["jko"]["blocks"].size() == 10);
     CHECK(std::isfinite(summary["sym_kl"]["jko"]["median"].get<double>()));
-    CHECK(wgf(f + " --observations cat-filter/run-00/observations.txt --out cat-filter-2").status == 0);
+    CHECK(wgf(f + " --observations cat-filter/run-00/observations.txt --out cat-filter-2", 300).status == 0);
     CHECK(fs::exists("cat-filter-2/run-00/jko.npy"));
     remove_fixtures();
 }
@@ -469,7 +469,7 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     cases.push_back({p + " --out cat-file", 1, "cat-file"});
     for (const Case& c : cases) expect(c);
     MESSAGE(cases.size() << " wgf posterior cases");
-    REQUIRE(wgf(p).status == 0);
+    REQUIRE(wgf(p, 300).status == 0);
     for (const std::string file : {"summary.json", "german/jko-samples.npy", "german/jko-logdensity.npy",
                                    "german/svgd-samples.npy", "german/mala-samples.npy"})
         CHECK(fs::exists("cat-post/" + file));
