@@ -109,51 +109,64 @@ std::string LogisticPosteriorPotential<T>::fingerprint() const {
 template <typename T>
 void LogisticPosteriorPotential<T>::eval_rows(const std::int64_t* rows, std::int64_t m, const T* y, std::int64_t n,
                                               T* value, T* grad) const {
+    eval_rows_threaded(rows, m, y, n, value, grad, 1);
+}
+
+// The points are independent: each thread takes a contiguous block of them, and every point's sums run
+// in row order, so the result does not depend on the thread count.
+template <typename T>
+void LogisticPosteriorPotential<T>::eval_rows_threaded(const std::int64_t* rows, std::int64_t m, const T* y,
+                                                       std::int64_t n, T* value, T* grad, int threads) const {
     const int d = m_d;
     const std::size_t D = static_cast<std::size_t>(d) + 1;
     const double a = m_opt.prior_shape, b = m_opt.prior_rate, c = m_opt.log_alpha_clip;
     const double log_norm = 0.5 * d * kLog2Pi - a * std::log(b) + std::lgamma(a);  // −(constants of log p0)
     const double log_floor = std::log(m_opt.likelihood_floor);
     const double scale = static_cast<double>(n_train()) / static_cast<double>(m);
-    std::vector<double> th(static_cast<std::size_t>(d)), g(static_cast<std::size_t>(d));
-    for (std::int64_t p = 0; p < n; ++p) {
-        const T* yp = y + static_cast<std::size_t>(p) * D;
-        for (int j = 0; j < d; ++j) th[j] = static_cast<double>(yp[j]);
-        const double r = static_cast<double>(yp[d]);
-        const bool inside = r >= -c && r <= c;
-        const double ell = std::min(std::max(r, -c), c), alpha = std::exp(ell);
-        double sq = 0;
-        for (int j = 0; j < d; ++j) sq += th[j] * th[j];
-        double phi = 0.5 * alpha * sq - 0.5 * d * ell - a * ell + b * alpha + log_norm;
-        for (int j = 0; j < d; ++j) g[j] = alpha * th[j];
-        double data = 0;
-        for (std::int64_t k = 0; k < m; ++k) {
-            const std::size_t s = static_cast<std::size_t>(rows ? rows[k] : k);
-            const double* x = m_X.data() + s * static_cast<std::size_t>(d);
-            const double ys = m_labels[s];
-            double z = 0;
-            for (int j = 0; j < d; ++j) z += th[j] * x[j];
-            z *= ys;
-            // log σ(z) = −(max(−z, 0) + log1p(e)) and d log σ(z)/dz = σ(−z), both from e = e^{−|z|}.
-            const double e = std::exp(-std::fabs(z));
-            double ls = -((z < 0 ? -z : 0.0) + std::log1p(e));
-            double dls = z >= 0 ? e / (1 + e) : 1 / (1 + e);
-            if (m_opt.clamp_likelihood && ls < log_floor) {
-                ls = log_floor;
-                dls = 0;
+    const int nt = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, n)));
+#pragma omp parallel num_threads(nt)
+    {
+        std::vector<double> th(static_cast<std::size_t>(d)), g(static_cast<std::size_t>(d));
+    #pragma omp for schedule(static)
+        for (std::int64_t p = 0; p < n; ++p) {
+            const T* yp = y + static_cast<std::size_t>(p) * D;
+            for (int j = 0; j < d; ++j) th[j] = static_cast<double>(yp[j]);
+            const double r = static_cast<double>(yp[d]);
+            const bool inside = r >= -c && r <= c;
+            const double ell = std::min(std::max(r, -c), c), alpha = std::exp(ell);
+            double sq = 0;
+            for (int j = 0; j < d; ++j) sq += th[j] * th[j];
+            double phi = 0.5 * alpha * sq - 0.5 * d * ell - a * ell + b * alpha + log_norm;
+            for (int j = 0; j < d; ++j) g[j] = alpha * th[j];
+            double data = 0;
+            for (std::int64_t k = 0; k < m; ++k) {
+                const std::size_t s = static_cast<std::size_t>(rows ? rows[k] : k);
+                const double* x = m_X.data() + s * static_cast<std::size_t>(d);
+                const double ys = m_labels[s];
+                double z = 0;
+                for (int j = 0; j < d; ++j) z += th[j] * x[j];
+                z *= ys;
+                // log σ(z) = −(max(−z, 0) + log1p(e)) and d log σ(z)/dz = σ(−z), both from e = e^{−|z|}.
+                const double e = std::exp(-std::fabs(z));
+                double ls = -((z < 0 ? -z : 0.0) + std::log1p(e));
+                double dls = z >= 0 ? e / (1 + e) : 1 / (1 + e);
+                if (m_opt.clamp_likelihood && ls < log_floor) {
+                    ls = log_floor;
+                    dls = 0;
+                }
+                data += ls;
+                if (grad && dls != 0)
+                    for (int j = 0; j < d; ++j) g[j] -= scale * dls * ys * x[j];
             }
-            data += ls;
-            if (grad && dls != 0)
-                for (int j = 0; j < d; ++j) g[j] -= scale * dls * ys * x[j];
+            phi -= scale * data;
+            if (value) value[p] = static_cast<T>(phi);
+            if (grad) {
+                T* gp = grad + static_cast<std::size_t>(p) * D;
+                for (int j = 0; j < d; ++j) gp[j] = static_cast<T>(g[j]);
+                gp[d] = static_cast<T>(inside ? 0.5 * alpha * sq - 0.5 * d - a + b * alpha : 0.0);
+            }
         }
-        phi -= scale * data;
-        if (value) value[p] = static_cast<T>(phi);
-        if (grad) {
-            T* gp = grad + static_cast<std::size_t>(p) * D;
-            for (int j = 0; j < d; ++j) gp[j] = static_cast<T>(g[j]);
-            gp[d] = static_cast<T>(inside ? 0.5 * alpha * sq - 0.5 * d - a + b * alpha : 0.0);
-        }
-    }
+    }  // omp parallel
 }
 
 template <typename T>
@@ -169,9 +182,9 @@ void LogisticPosteriorPotential<T>::eval(Context& ctx, const T* y, std::int64_t 
         WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
         if (m_shuffle) {
             const std::vector<std::int64_t> rows = m_shuffle->next(m_opt.minibatch);
-            eval_rows(rows.data(), static_cast<std::int64_t>(rows.size()), hy, n, hv, hg);
+            eval_rows_threaded(rows.data(), static_cast<std::int64_t>(rows.size()), hy, n, hv, hg, ctx.host_threads());
         } else {
-            eval_rows(nullptr, n_train(), hy, n, hv, hg);
+            eval_rows_threaded(nullptr, n_train(), hy, n, hv, hg, ctx.host_threads());
         }
     };
     if (ctx.backend() == Backend::Host) {
@@ -189,10 +202,36 @@ void LogisticPosteriorPotential<T>::eval(Context& ctx, const T* y, std::int64_t 
 
 // ---- LogisticPrior ----------------------------------------------------------------------------------
 
-LogisticPrior::LogisticPrior(int features, double shape, double rate) : m_d(features), m_shape(shape), m_rate(rate) {
+namespace {
+/// log P(|ℓ| ≤ c) for ℓ = log α, α ∼ Gamma(a, rate b): Simpson's rule on the density of ℓ,
+/// exp(a ℓ − b e^ℓ + a log b − lgamma(a)), over [−c, c] ∩ [mode − 60/a − 60, mode + 8] (outside that
+/// window the density is below e^{−60} of its peak), 200000 intervals.
+double log_clip_mass(double a, double b, double c) {
+    const double mode = std::log(a / b), lo = std::max(-c, mode - 60 / a - 60), hi = std::min(c, mode + 8);
+    if (!(lo < hi)) return -INFINITY;
+    const int n = 200000;
+    const double h = (hi - lo) / n, k = a * std::log(b) - std::lgamma(a);
+    double sum = 0;
+    for (int i = 0; i <= n; ++i) {
+        const double ell = lo + i * h, f = std::exp(a * ell - b * std::exp(ell) + k);
+        sum += f * (i == 0 || i == n ? 1 : i % 2 ? 4 : 2);
+    }
+    return std::log(std::min(1.0, sum * h / 3));
+}
+}  // namespace
+
+LogisticPrior::LogisticPrior(int features, double shape, double rate, double log_alpha_clip)
+    : m_d(features), m_shape(shape), m_rate(rate), m_clip(log_alpha_clip) {
     WGF_CHECK(features >= 1, "LogisticPrior: features must be >= 1, got " << features);
     WGF_CHECK(std::isfinite(shape) && shape > 0, "LogisticPrior: shape must be finite and > 0, got " << shape);
     WGF_CHECK(std::isfinite(rate) && rate > 0, "LogisticPrior: rate must be finite and > 0, got " << rate);
+    WGF_CHECK(log_alpha_clip > 0, "LogisticPrior: log_alpha_clip must be > 0 (+inf: no clip), got " << log_alpha_clip);
+    if (std::isfinite(m_clip)) {
+        m_log_mass = log_clip_mass(shape, rate, m_clip);
+        WGF_CHECK(m_log_mass > std::log(1e-6), "LogisticPrior: P(|log alpha| <= " << m_clip << ") = " << std::exp(m_log_mass)
+                                                    << " under Gamma(" << shape << ", rate " << rate
+                                                    << ") is below 1e-6: the clip leaves almost no prior mass");
+    }
 }
 
 namespace {
@@ -224,7 +263,8 @@ std::vector<double> LogisticPrior::sample(std::int64_t n, Rng& rng) const {
     const std::size_t D = static_cast<std::size_t>(m_d) + 1;
     std::vector<double> out(static_cast<std::size_t>(n) * D);
     for (std::size_t p = 0; p < static_cast<std::size_t>(n); ++p) {
-        const double ell = log_gamma_variate(m_shape, rng) - std::log(m_rate);
+        double ell = log_gamma_variate(m_shape, rng) - std::log(m_rate);
+        while (!(std::fabs(ell) <= m_clip)) ell = log_gamma_variate(m_shape, rng) - std::log(m_rate);
         const double sd = std::exp(-0.5 * ell);  // α^{−1/2}
         for (std::size_t j = 0; j < D - 1; ++j) out[p * D + j] = sd * rng.normal();
         out[p * D + D - 1] = ell;
@@ -234,7 +274,7 @@ std::vector<double> LogisticPrior::sample(std::int64_t n, Rng& rng) const {
 
 void LogisticPrior::log_density(const double* x, std::int64_t n, double* out) const {
     const std::size_t D = static_cast<std::size_t>(m_d) + 1;
-    const double c = -0.5 * m_d * kLog2Pi + m_shape * std::log(m_rate) - std::lgamma(m_shape);
+    const double c = -0.5 * m_d * kLog2Pi + m_shape * std::log(m_rate) - std::lgamma(m_shape) - m_log_mass;
     for (std::size_t p = 0; p < static_cast<std::size_t>(n); ++p) {
         const double* w = x + p * D;
         const double ell = w[D - 1], alpha = std::exp(ell);
@@ -243,14 +283,16 @@ void LogisticPrior::log_density(const double* x, std::int64_t n, double* out) co
         // α‖θ‖² with α = +∞ and θ = 0 would be NaN: the density there is 0 (−∞).
         const double quad = sq == 0 ? 0.0 : 0.5 * alpha * sq;
         out[p] = -quad + (0.5 * m_d + m_shape) * ell - m_rate * alpha + c;
-        if (std::isnan(out[p])) out[p] = -INFINITY;
+        if (std::isnan(out[p]) || !(std::fabs(ell) <= m_clip)) out[p] = -INFINITY;
     }
 }
 
 std::string LogisticPrior::describe() const {
     std::ostringstream os;
     os << "logistic-regression prior (theta, log alpha): alpha ~ Gamma(" << m_shape << ", rate " << m_rate
-       << "), theta | alpha ~ N(0, I/alpha), D = " << m_d + 1;
+       << "), theta | alpha ~ N(0, I/alpha)";
+    if (std::isfinite(m_clip)) os << ", restricted to |log alpha| <= " << m_clip;
+    os << ", D = " << m_d + 1;
     return os.str();
 }
 
@@ -260,6 +302,7 @@ InitialRecord LogisticPrior::record() const {
     std::ostringstream os;
     os.precision(17);
     os << "logreg-prior a=" << m_shape << " b=" << m_rate;
+    if (std::isfinite(m_clip)) os << " clip=" << m_clip;
     r.name = os.str();
     r.dim = m_d + 1;
     return r;

@@ -9,9 +9,11 @@
 // MALA: the chains take one step each per iteration (in parallel, each with its own Rng), then the
 // warm-up adapts from the acceptance probabilities summed in chain order (thread-count independent):
 //   log h ← log h + (ā − target) (t + 1)^{−0.6},  t = iterations since the last (re)start,
-// M_k ← pooled variance of coordinate k over the window's draws of all chains, shrunk as Stan does,
-// (n var + 5·10⁻³)/(n + 5), n the number of pooled draws, and h ← h · gm(M_old)/gm(M_new) (gm: geometric
-// mean) so that the mean proposal scale is kept when M changes.
+// M ← the pooled covariance Σ of the window's draws of all chains (dense, or its diagonal), shrunk as
+// Stan does, (n Σ + 5·10⁻³ I)/(n + 5), n the number of pooled draws, and h ← h · gm(M_old)/gm(M_new)
+// (gm = det^{1/D}) so that the mean proposal scale is kept when M changes. With M = L Lᵀ the proposal's
+// noise is √(2h) L ξ, so the forward residual is exactly √(2h) L ξ (‖·‖²_{M⁻¹} = 2h‖ξ‖²) and the
+// backward one is whitened by one triangular solve: O(D²) per step beside the gradient's O(N D).
 #include "wgf/posterior_baselines.h"
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include <utility>
 
 #include "host/parallel_errors.h"
+#include "wgf/detail/cholesky.h"
 #include "wgf/error.h"
 #include "wgf/logreg.h"
 #include "wgf/metrics.h"
@@ -28,6 +31,9 @@
 namespace wgf {
 
 namespace {
+
+/// A chain is stuck when its window's mean acceptance probability is below this fraction of the target.
+constexpr double kStuckAcceptance = 0.1;
 
 std::int64_t count_nonfinite(const double* v, std::size_t n) {
     std::int64_t bad = 0;
@@ -189,26 +195,63 @@ std::uint64_t chain_seed(std::uint64_t seed, int c) {
 
 struct Chain {
     Rng rng;
-    std::vector<double> x, g, y, gy;  // current point and ∇Φ there; proposal and ∇Φ there
+    std::vector<double> x, g, y, gy, xi, r;  // point, ∇Φ there; proposal, ∇Φ there; noise; scratch
     double phi = 0;
     double accept_prob = 0;  // of the last proposal (0 when it was not finite)
     bool accepted = false;
-    // Welford sums of the current warm-up window
+    // Welford sums of the current warm-up window: mean [D] and co-moment [D][D]; acceptance sum
     std::int64_t count = 0;
+    double window_accept = 0;
     std::vector<double> mean, m2;
     Chain(std::uint64_t seed, int D)
-        : rng(seed), x(static_cast<std::size_t>(D), 0.0), g(x), y(x), gy(x), mean(x), m2(x) {}
+        : rng(seed), x(static_cast<std::size_t>(D), 0.0), g(x), y(x), gy(x), xi(x), r(x), mean(x),
+          m2(static_cast<std::size_t>(D) * static_cast<std::size_t>(D), 0.0) {}
 };
 
-/// One MALA transition of chain ch with step h and preconditioner M (formulas in the header).
-void mala_step(const Potential<double>& phi, Chain& ch, double h, const std::vector<double>& M) {
-    const std::size_t D = ch.x.size();
-    bool ok = true;
-    for (std::size_t k = 0; k < D; ++k) {
-        ch.y[k] = ch.x[k] - h * M[k] * ch.g[k] + std::sqrt(2 * h * M[k]) * ch.rng.normal();
-        ok = ok && std::isfinite(ch.y[k]);
+/// The preconditioner M = L Lᵀ, both [D][D] row-major (L lower triangular).
+struct Preconditioner {
+    int D = 0;
+    std::vector<double> M, L;
+    explicit Preconditioner(int d) : D(d), M(static_cast<std::size_t>(d) * static_cast<std::size_t>(d), 0.0), L(M) {
+        for (int k = 0; k < D; ++k) M[static_cast<std::size_t>(k) * D + k] = L[static_cast<std::size_t>(k) * D + k] = 1;
     }
+    /// out = M v
+    void apply(const std::vector<double>& v, std::vector<double>& out) const {
+        for (int i = 0; i < D; ++i) {
+            double s = 0;
+            for (int k = 0; k < D; ++k) s += M[static_cast<std::size_t>(i) * D + k] * v[static_cast<std::size_t>(k)];
+            out[static_cast<std::size_t>(i)] = s;
+        }
+    }
+    /// ‖L⁻¹ v‖² = vᵀ M⁻¹ v (v is overwritten by L⁻¹ v)
+    double whitened_norm2(std::vector<double>& v) const {
+        double s = 0;
+        for (int i = 0; i < D; ++i) {
+            double t = v[static_cast<std::size_t>(i)];
+            for (int k = 0; k < i; ++k) t -= L[static_cast<std::size_t>(i) * D + k] * v[static_cast<std::size_t>(k)];
+            t /= L[static_cast<std::size_t>(i) * D + i];
+            v[static_cast<std::size_t>(i)] = t;
+            s += t * t;
+        }
+        return s;
+    }
+    double log_det() const { return detail::cholesky_logdet(L.data(), D); }
+};
+
+/// One MALA transition of chain ch with step h and preconditioner P (formulas in the header).
+void mala_step(const Potential<double>& phi, Chain& ch, double h, const Preconditioner& P) {
+    const std::size_t D = ch.x.size();
+    for (std::size_t k = 0; k < D; ++k) ch.xi[k] = ch.rng.normal();
     const double u = ch.rng.uniform();  // drawn whatever happens: the stream does not depend on Φ's values
+    P.apply(ch.g, ch.r);                // M ∇Φ(x)
+    const double noise = std::sqrt(2 * h);
+    bool ok = true;
+    for (std::size_t i = 0; i < D; ++i) {
+        double lxi = 0;
+        for (std::size_t k = 0; k <= i; ++k) lxi += P.L[i * D + k] * ch.xi[k];
+        ch.y[i] = ch.x[i] - h * ch.r[i] + noise * lxi;
+        ok = ok && std::isfinite(ch.y[i]);
+    }
     double phi_y = 0;
     if (ok) {
         Context host(Backend::Host, 1);
@@ -218,14 +261,14 @@ void mala_step(const Potential<double>& phi, Chain& ch, double h, const std::vec
     ch.accept_prob = 0;
     ch.accepted = false;
     if (!ok) return;  // a proposal outside the finite region of Φ is rejected
-    // log q(x | y) − log q(y | x) = −(‖x − y + hM∇Φ(y)‖² − ‖y − x + hM∇Φ(x)‖²)_{M⁻¹} / (4h)
-    double fwd = 0, bwd = 0;
-    for (std::size_t k = 0; k < D; ++k) {
-        const double rf = ch.y[k] - ch.x[k] + h * M[k] * ch.g[k];
-        const double rb = ch.x[k] - ch.y[k] + h * M[k] * ch.gy[k];
-        fwd += rf * rf / M[k];
-        bwd += rb * rb / M[k];
-    }
+    // log q(x | y) − log q(y | x) = −(‖x − y + hM∇Φ(y)‖² − ‖y − x + hM∇Φ(x)‖²)_{M⁻¹} / (4h), where
+    // y − x + hM∇Φ(x) = √(2h) L ξ has ‖·‖²_{M⁻¹} = 2h‖ξ‖².
+    double fwd = 0;
+    for (std::size_t k = 0; k < D; ++k) fwd += ch.xi[k] * ch.xi[k];
+    fwd *= 2 * h;
+    P.apply(ch.gy, ch.r);
+    for (std::size_t k = 0; k < D; ++k) ch.r[k] = ch.x[k] - ch.y[k] + h * ch.r[k];
+    const double bwd = P.whitened_norm2(ch.r);
     const double log_ratio = ch.phi - phi_y - (bwd - fwd) / (4 * h);
     ch.accept_prob = log_ratio >= 0 ? 1.0 : std::exp(log_ratio);  // NaN-free: every term is finite
     if (u < ch.accept_prob) {
@@ -274,13 +317,13 @@ MalaResult mala(Context& ctx, const Potential<double>& phi, const InitialDistrib
     }
 
     const int threads = phi.thread_safe() ? ctx.host_threads() : 1;
-    std::vector<double> M(DS, 1.0);
+    Preconditioner P(D);
     double log_h = std::log(opt.initial_step);
     // One iteration: every chain steps; returns the mean acceptance probability (chain order).
     auto iterate = [&](double h) {
         detail::ParallelErrors errors;  // Φ may throw: rethrown after the region
 #pragma omp parallel for num_threads(threads) schedule(static)
-        for (int c = 0; c < C; ++c) errors.run(c, [&] { mala_step(phi, chains[static_cast<std::size_t>(c)], h, M); });
+        for (int c = 0; c < C; ++c) errors.run(c, [&] { mala_step(phi, chains[static_cast<std::size_t>(c)], h, P); });
         errors.rethrow();
         double s = 0;
         for (const Chain& ch : chains) s += ch.accept_prob;
@@ -288,10 +331,16 @@ MalaResult mala(Context& ctx, const Potential<double>& phi, const InitialDistrib
     };
 
     // ---- warm-up ----
+    // Preconditioner windows [W/8, W/4), [W/4, W/2), [W/2, 3W/4): each estimate starts from draws
+    // taken with the previous one, so chains that started far out (the prior) are in the bulk by the
+    // last; then W/8 iterations of step adaptation alone and W/8 over which log h is averaged.
     const std::int64_t W = opt.warmup;
     const bool adapt = W >= 20;
-    const std::int64_t w1 = W / 4, w2 = W / 2, w3 = 3 * W / 4, avg_from = 7 * W / 8;
+    const std::int64_t window_ends[3] = {W / 4, W / 2, 3 * W / 4};
+    const std::int64_t window_from = W / 8, window_to = 3 * W / 4, avg_from = 7 * W / 8;
     std::int64_t t_rm = 0;  // iterations since the step adaptation (re)started
+    Rng restart_rng(chain_seed(opt.seed, -1));
+    int restarted = 0;
     double sum_log_h = 0;
     std::int64_t n_log_h = 0;
     for (std::int64_t t = 0; t < W; ++t) {
@@ -303,42 +352,80 @@ MalaResult mala(Context& ctx, const Potential<double>& phi, const InitialDistrib
             sum_log_h += log_h;
             ++n_log_h;
         }
-        if (!opt.adapt_preconditioner || t < w1 || t >= w3) continue;
-        for (Chain& ch : chains) {  // Welford update with the chain's current point
+        if (t < window_from || t >= window_to) continue;
+        for (Chain& ch : chains) {  // Welford update with the chain's current point (co-moment, lower half)
             ++ch.count;
-            for (std::size_t k = 0; k < DS; ++k) {
-                const double d = ch.x[k] - ch.mean[k];
-                ch.mean[k] += d / static_cast<double>(ch.count);
-                ch.m2[k] += d * (ch.x[k] - ch.mean[k]);
-            }
+            ch.window_accept += ch.accept_prob;
+            const double w = 1.0 / static_cast<double>(ch.count);
+            for (std::size_t k = 0; k < DS; ++k) ch.r[k] = ch.x[k] - ch.mean[k];  // old deviation
+            for (std::size_t k = 0; k < DS; ++k) ch.mean[k] += ch.r[k] * w;
+            for (std::size_t i = 0; i < DS; ++i)
+                for (std::size_t k = 0; k <= i; ++k) ch.m2[i * DS + k] += ch.r[i] * (ch.x[k] - ch.mean[k]);
         }
-        if (t != w2 - 1 && t != w3 - 1) continue;
-        // End of a window: pool the chains (Chan et al.'s merge, in chain order), set M, restart.
+        if (t != window_ends[0] - 1 && t != window_ends[1] - 1 && t != window_ends[2] - 1) continue;
+        // End of a window. A chain whose mean acceptance probability over the window is below
+        // kStuckAcceptance of the target is stuck (far out in a tail where every proposal overshoots):
+        // it is left out of the covariance and restarts from the point of a chain that moved.
+        std::vector<int> moving;
+        std::vector<char> stuck(static_cast<std::size_t>(C), 0);
+        for (int c = 0; c < C; ++c) {
+            const Chain& ch = chains[static_cast<std::size_t>(c)];
+            stuck[static_cast<std::size_t>(c)] =
+                ch.window_accept < kStuckAcceptance * opt.target_accept * static_cast<double>(ch.count);
+            if (!stuck[static_cast<std::size_t>(c)]) moving.push_back(c);
+        }
+        for (int c = 0; c < C && !moving.empty(); ++c) {
+            if (!stuck[static_cast<std::size_t>(c)]) continue;
+            const Chain& from = chains[static_cast<std::size_t>(moving[restart_rng.below(moving.size())])];
+            Chain& ch = chains[static_cast<std::size_t>(c)];
+            ch.x = from.x;
+            ch.g = from.g;
+            ch.phi = from.phi;
+            ++restarted;
+        }
+        // Pool the moving chains (Chan et al.'s merge, in chain order), set M, restart.
         std::int64_t n = 0;
-        std::vector<double> mean(DS, 0.0), m2(DS, 0.0);
-        for (Chain& ch : chains) {
-            const std::int64_t nn = n + ch.count;
-            for (std::size_t k = 0; k < DS; ++k) {
-                const double d = ch.mean[k] - mean[k];
-                mean[k] += d * static_cast<double>(ch.count) / static_cast<double>(nn);
-                m2[k] += ch.m2[k] +
-                         d * d * static_cast<double>(n) * static_cast<double>(ch.count) / static_cast<double>(nn);
-            }
-            n = nn;
+        std::vector<double> mean(DS, 0.0), m2(DS * DS, 0.0), d(DS);
+        for (int c = 0; c < C; ++c) {
+            Chain& ch = chains[static_cast<std::size_t>(c)];
+            const bool use = !stuck[static_cast<std::size_t>(c)];
+            const std::int64_t count = ch.count;
             ch.count = 0;
+            ch.window_accept = 0;
+            if (!use) {
+                std::fill(ch.mean.begin(), ch.mean.end(), 0.0);
+                std::fill(ch.m2.begin(), ch.m2.end(), 0.0);
+                continue;
+            }
+            const std::int64_t nn = n + count;
+            const double f = static_cast<double>(n) * static_cast<double>(count) / static_cast<double>(nn);
+            for (std::size_t k = 0; k < DS; ++k) d[k] = ch.mean[k] - mean[k];
+            for (std::size_t k = 0; k < DS; ++k) mean[k] += d[k] * static_cast<double>(count) / static_cast<double>(nn);
+            for (std::size_t i = 0; i < DS; ++i)
+                for (std::size_t k = 0; k <= i; ++k) m2[i * DS + k] += ch.m2[i * DS + k] + d[i] * d[k] * f;
+            n = nn;
             std::fill(ch.mean.begin(), ch.mean.end(), 0.0);
             std::fill(ch.m2.begin(), ch.m2.end(), 0.0);
         }
-        double log_gm_old = 0, log_gm_new = 0;
-        for (std::size_t k = 0; k < DS; ++k) {
-            const double var = m2[k] / static_cast<double>(n - 1);
-            const double shrunk = (static_cast<double>(n) * var + 5e-3) / (static_cast<double>(n) + 5);
-            log_gm_old += std::log(M[k]) / D;
-            if (std::isfinite(shrunk) && shrunk > 0) M[k] = shrunk;
-            log_gm_new += std::log(M[k]) / D;
-        }
-        log_h += log_gm_old - log_gm_new;
         t_rm = 0;
+        if (opt.preconditioner == MalaPreconditioner::Identity || n < 2) continue;
+        Preconditioner next(D);
+        const double nd = static_cast<double>(n);
+        for (std::size_t i = 0; i < DS; ++i)
+            for (std::size_t k = 0; k <= i; ++k) {
+                const bool diag = i == k;
+                if (!diag && opt.preconditioner == MalaPreconditioner::Diagonal) continue;
+                const double cov = m2[i * DS + k] / (nd - 1);
+                const double shrunk = (nd * cov + (diag ? 5e-3 : 0.0)) / (nd + 5);
+                next.M[i * DS + k] = next.M[k * DS + i] = next.L[i * DS + k] = shrunk;
+            }
+        // A window whose estimate is not finite or not positive definite keeps the previous M.
+        if (detail::cholesky_lower_inplace(next.L.data(), D) == kIcnnOk) {
+            for (std::size_t i = 0; i < DS; ++i)
+                for (std::size_t k = i + 1; k < DS; ++k) next.L[i * DS + k] = 0;  // strict upper: unused, zeroed
+            log_h += (P.log_det() - next.log_det()) / D;
+            P = std::move(next);
+        }
     }
     if (adapt) log_h = n_log_h > 0 ? sum_log_h / static_cast<double>(n_log_h) : log_h;
     const double h = std::exp(log_h);
@@ -349,7 +436,10 @@ MalaResult mala(Context& ctx, const Potential<double>& phi, const InitialDistrib
     out.dim = D;
     out.draws = opt.draws;
     out.step_size = h;
-    out.preconditioner = M;
+    out.restarted_chains = restarted;
+    out.preconditioner.resize(DS);
+    for (std::size_t k = 0; k < DS; ++k) out.preconditioner[k] = P.M[k * DS + k];
+    out.preconditioner_matrix = P.M;
     out.samples.resize(static_cast<std::size_t>(C) * static_cast<std::size_t>(opt.draws) * DS);
     std::int64_t accepted = 0, proposed = 0;
     for (std::int64_t s = 0; s < opt.draws; ++s) {

@@ -12,12 +12,14 @@
 //     G ← a G + (1 − a) φ²;  x ← x + ε φ / (fudge + √G).
 //     This normalised step does not shrink as φ → 0: near the fixed point the particles keep
 //     oscillating, together, by about ±ε/2 per coordinate (0.025 with the default ε).
-//   MALA (Roberts & Tweedie 1996) with a diagonal preconditioner M and step h:
-//     y = x − h M ∇Φ(x) + √(2h) M^{1/2} ξ,   ξ ∼ N(0, I)
+//   MALA (Roberts & Tweedie 1996) with a preconditioner M = L Lᵀ (dense by default) and step h:
+//     y = x − h M ∇Φ(x) + √(2h) L ξ,   ξ ∼ N(0, I)
 //     accept with probability min(1, exp(Φ(x) − Φ(y) + log q(x | y) − log q(y | x))),
 //     log q(y | x) = −‖y − x + h M ∇Φ(x)‖²_{M⁻¹} / (4h) + const; a proposal with non-finite Φ or ∇Φ
 //     is rejected. Warm-up: Robbins–Monro on log h towards the target acceptance (0.574, the optimal
-//     rate of Roberts & Rosenthal 1998), M from the pooled per-coordinate variance of warm-up draws.
+//     rate of Roberts & Rosenthal 1998), M from the pooled covariance of warm-up draws (three windows;
+//     a dense M makes the chains mix on posteriors with strongly correlated coordinates, such as
+//     logistic regression on unscaled features, where a diagonal M leaves R̂ in the tens).
 //   split-R̂ (Gelman et al. 2013, Bayesian Data Analysis 3rd ed., §11.4): each chain cut in two
 //     halves of n draws, m = 2·chains sequences with means θ̄_j and variances s_j² (1/(n − 1)):
 //     B = n/(m − 1) Σ_j (θ̄_j − θ̄)²,  W = (1/m) Σ_j s_j²,  var⁺ = (n − 1)/n W + B/n,  R̂ = √(var⁺/W).
@@ -67,6 +69,13 @@ std::vector<double> svgd(Context& ctx, const Potential<T>& phi, const InitialDis
 
 // ---- MALA -------------------------------------------------------------------------------------------
 
+/// The preconditioner MALA adapts during the warm-up.
+enum class MalaPreconditioner {
+    Identity,  ///< M = I throughout
+    Diagonal,  ///< the pooled per-coordinate variances
+    Dense,     ///< the pooled covariance matrix (the default)
+};
+
 struct MalaOptions {
     int chains = 64;                ///< ≥ 2 (R̂ compares chains)
     std::int64_t warmup = 2000;     ///< adaptation iterations, discarded (≥ 0; adaptation needs ≥ 20)
@@ -74,7 +83,7 @@ struct MalaOptions {
     std::int64_t thin = 1;          ///< keep every thin-th iteration after warm-up (≥ 1)
     double initial_step = 0.1;      ///< h at the start (> 0); adapted during warm-up
     double target_accept = 0.574;   ///< acceptance rate the warm-up aims at, in (0, 1)
-    bool adapt_preconditioner = true;  ///< false: M = I throughout
+    MalaPreconditioner preconditioner = MalaPreconditioner::Dense;
     std::uint64_t seed = 0;         ///< chain c draws from its own stream, a function of (seed, c) only
 };
 
@@ -86,7 +95,9 @@ struct MalaResult {
     std::vector<double> rhat;        ///< split-R̂ per coordinate [D], of the kept draws
     double max_rhat = 0;
     double step_size = 0;            ///< h after warm-up (used for every kept draw)
-    std::vector<double> preconditioner;  ///< diag(M) [D] after warm-up
+    int restarted_chains = 0;        ///< stuck chains moved during the warm-up (see mala())
+    std::vector<double> preconditioner;         ///< diag(M) [D] after warm-up
+    std::vector<double> preconditioner_matrix;  ///< M [D][D] row-major after warm-up
 };
 
 /// MALA chains for π ∝ e^{−Φ}, each started from its own draw of init. Φ must be deterministic
@@ -94,8 +105,14 @@ struct MalaResult {
 /// (wgf::Error); construct it with minibatch = 0, the full data. Host context only. The chains move in
 /// lockstep so that the warm-up adapts one step size and one preconditioner from all of them: the
 /// step from the mean acceptance probability over chains, M at the ends of the warm-up windows
-/// [W/4, W/2) and [W/2, 3W/4) (after which h is rescaled and adaptation restarts), and the final h is
-/// the geometric mean of h over [7W/8, W). With warmup < 20 nothing is adapted. Chains run on
+/// [W/8, W/4), [W/4, W/2) and [W/2, 3W/4) (after which h is rescaled and adaptation restarts; a window
+/// whose covariance is not positive definite keeps the previous M), and the final h is
+/// the geometric mean of h over [7W/8, W). At the end of each window a chain whose mean acceptance
+/// probability over it was below 10% of the target is stuck (started far out in a tail, where every
+/// proposal overshoots: seen on the logistic posteriors from prior draws): it is left out of M's
+/// estimate and moved to the current point of a chain that moved (chosen from the seed). This only
+/// changes where the kept draws start; a chain stuck after the warm-up still shows in R̂. With warmup
+/// < 20 nothing is adapted. Chains run on
 /// ctx.host_threads() threads (one when Φ is not thread_safe()); the result depends on the seed only.
 MalaResult mala(Context& ctx, const Potential<double>& phi, const InitialDistribution& init, const MalaOptions& opt);
 

@@ -330,6 +330,19 @@ TEST_CASE("posterior gradient matches central finite differences (double, german
     }
 }
 
+TEST_CASE("eval on several host threads equals the serial evaluation bit for bit (full data)") {
+    const LogRegDataset& g = german();
+    LogisticPosteriorPotential<double> pot(g.X_train, g.y_train, g.dim);
+    const auto y = random_params(37, g.dim, 0.4, -7.5, 3, 11);  // 37 points: uneven blocks per thread
+    std::vector<double> v1(37), g1(y.size()), v3(37), g3(y.size());
+    Context one(Backend::Host, 1), three(Backend::Host, 3);
+    pot.eval(one, y.data(), 37, v1.data(), g1.data());
+    pot.eval(three, y.data(), 37, v3.data(), g3.data());
+    CHECK(v1 == v3);
+    CHECK(g1 == g3);
+    CHECK(std::isfinite(v1[0]));
+}
+
 TEST_CASE("minibatch data term: one epoch reproduces the full data, many batches average to it") {
     const LogRegDataset& g = german();
     LogisticPosteriorPotential<double> full(g.X_train, g.y_train, g.dim);
@@ -492,6 +505,50 @@ TEST_CASE("the prior as rho0: samples follow its law, the log-density is exact a
     CHECK(std::fabs(ma - 0.6) <= 5 * std::sqrt(3.0 / 25.0 / 20000));
     CHECK(prior.record().kind == "user");
     CHECK(contains(prior.record().name, "logreg-prior"));
+}
+
+TEST_CASE("the prior restricted to |log alpha| <= c: mass, samples inside, normalised density") {
+    // a = 1: Z_c = exp(−b e^{−c}) − exp(−b e^{c}) in closed form (c = 8, b = 100: 0.96702).
+    const double b = 100, c = 8;
+    const LogisticPrior clipped(1, 1.0, b, c), free(1, 1.0, b);
+    const double z = std::exp(-b * std::exp(-c)) - std::exp(-b * std::exp(c));
+    CHECK(std::fabs(clipped.log_mass() - std::log(z)) < 1e-10);
+    CHECK(free.log_mass() == 0);
+    // Inside: the unrestricted density / Z_c; outside: −∞.
+    const double in[2] = {0.4, -3.0}, out[2] = {0.4, -8.5};
+    double a = 0, f = 0, o = 0;
+    clipped.log_density(in, 1, &a);
+    free.log_density(in, 1, &f);
+    clipped.log_density(out, 1, &o);
+    CHECK(std::fabs(a - (f - std::log(z))) < 1e-12);
+    CHECK(o == -INFINITY);
+    // Samples: all inside, and P(ℓ ≤ t | |ℓ| ≤ c) = (exp(−b e^{−c}) − exp(−b e^t)) / Z_c at 5 SE.
+    Rng rng(5);
+    const std::int64_t n = 40000;
+    const auto x = clipped.sample(n, rng);
+    for (double t : {-7.0, -6.0, -5.0, -4.0}) {
+        const double cdf = (std::exp(-b * std::exp(-c)) - std::exp(-b * std::exp(t))) / z;
+        double emp = 0;
+        for (std::int64_t p = 0; p < n; ++p) emp += x[static_cast<std::size_t>(2 * p + 1)] <= t ? 1.0 / n : 0.0;
+        CAPTURE(t);
+        CHECK(std::fabs(emp - cdf) <= 5 * std::sqrt(cdf * (1 - cdf) / n) + 1e-4);
+    }
+    double lo = 0;
+    for (std::int64_t p = 0; p < n; ++p) lo = std::min(lo, x[static_cast<std::size_t>(2 * p + 1)]);
+    CHECK(lo >= -c);
+    CHECK(lo < -7.5);  // the restriction is not a tighter one
+    // General shape: Z_c from Simpson against a long fine midpoint sum (a = 0.5, b = 3, c = 2).
+    const LogisticPrior g(2, 0.5, 3.0, 2.0);
+    double zz = 0;
+    const int m = 2000000;
+    for (int i = 0; i < m; ++i) {
+        const double ell = -2 + 4.0 * (i + 0.5) / m;
+        zz += std::exp(0.5 * ell - 3 * std::exp(ell) + 0.5 * std::log(3.0) - std::lgamma(0.5)) * 4.0 / m;
+    }
+    CHECK(std::fabs(g.log_mass() - std::log(zz)) < 1e-8);
+    CHECK(contains(clipped.record().name, "clip=8"));
+    CHECK(contains(error_of([&] { LogisticPrior(1, 1.0, 1e6, 1.0); }), "below 1e-6"));
+    CHECK(contains(error_of([&] { LogisticPrior(1, 1.0, 100, 0.0); }), "log_alpha_clip must be > 0"));
 }
 
 TEST_CASE("minibatch draws are safe from several threads at once") {

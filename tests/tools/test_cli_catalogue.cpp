@@ -451,7 +451,7 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     integer_cases(cases, p, "iterations", 1, 10000000);
     integer_cases(cases, p, "batch", 1, 100000000);
     integer_cases(cases, p, "width", 1, 65536);
-    integer_cases(cases, p, "minibatch", 0, 100000000);
+    integer_cases(cases, p, "minibatch", -1, 100000000);
     integer_cases(cases, p, "eval-samples", 2, 100000000);
     integer_cases(cases, p, "svgd-particles", 0, 1000000);
     integer_cases(cases, p, "mala-chains", 0, 1000000);
@@ -467,6 +467,7 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     cases.push_back({p + " --datasets covtype", 1, "covtype", true});  // not stored (not available offline)
     cases.push_back({p + " --datasets german --data-dir cat-dir", 1, "cat-dir", true});
     cases.push_back({p + " --out cat-file", 1, "cat-file"});
+    cases.push_back({p + " --reference-dir cat-dir", 1, "cat-dir/german/mala-samples.npy", true});
     for (const Case& c : cases) expect(c);
     MESSAGE(cases.size() << " wgf posterior cases");
     REQUIRE(wgf(p, 300).status == 0);
@@ -482,6 +483,21 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
         CHECK(std::isfinite(g[m]["log_lik"].get<double>()));
     }
     CHECK(std::isfinite(g["jko"]["vs_mala"]["energy_distance"].get<double>()));
+    // The baselines alone against the first run's MALA samples; a reference of the wrong shape is
+    // refused before any work.
+    const std::string q = "posterior --data-dir " + data + " --no-jko --reference-dir cat-post --svgd-particles 20 "
+                          "--svgd-iterations 5 --threads 1 --quiet";
+    REQUIRE(wgf(q + " --out cat-post2", 300).status == 0);
+    const json g2 = json::parse(slurp("cat-post2/summary.json"))["datasets"][0];
+    CHECK(!g2.contains("jko"));
+    CHECK(!g2.contains("mala"));
+    CHECK(g2["reference"]["accuracy"].get<double>() == g["mala"]["accuracy"].get<double>());
+    CHECK(std::isfinite(g2["svgd"]["vs_mala"]["energy_distance"].get<double>()));
+    CHECK(!fs::exists("cat-post2/german/jko-samples.npy"));
+    fs::create_directories("cat-ref/german");
+    fs::copy_file("cat-post/german/jko-logdensity.npy", "cat-ref/german/mala-samples.npy");
+    expect({q + " --reference-dir cat-ref --out cat-post3", 1, "must hold [n >= 2][21] samples of german"});
+    fs::remove_all("cat-ref");
     remove_fixtures();
 }
 

@@ -23,17 +23,34 @@ namespace wgf_cli {
 
 namespace {
 
+/// Up to this many training rows the default data term is the full data (german 800, diabetis 614),
+/// above it a minibatch of 512 rows per evaluation (the reference's choice for both; the full data on
+/// twonorm costs 7× the time per step of a minibatch, for the same predictive).
+constexpr std::int64_t kFullDataRows = 1000;
+
 struct PosteriorSettings {
     std::vector<std::string> datasets = {"german"};
     std::string data_dir = "data/logreg", out;
+    std::string reference_dir;  // non-empty: DIR/NAME/mala-samples.npy of an earlier run instead of MALA
     // JKO
-    int steps = 5, iterations = 500, width = 128;
-    std::int64_t batch = 512, minibatch = 0, eval_samples = 4096;
-    double tau = 0.1, lr = 2e-4, lr_end_ratio = 1.0, average_tail = 0.0;
+    bool jko = true;
+    // The fast configuration of docs/VALIDATION.md (the reference: W = 128–512, 2–16 steps of
+    // 2000–10000 iterations at lr 5e-5–2e-3, constant): fewer, larger Adam steps that decay within each
+    // JKO step reach the posterior in 1500 iterations.
+    int steps = 5, iterations = 300, width = 64;
+    // minibatch −1: the reference's choice, the full data up to kFullDataRows training rows, else 512
+    std::int64_t batch = 512, minibatch = -1, eval_samples = 4096;
+    double tau = 0.1, lr = 1e-2, lr_end_ratio = 0.1, average_tail = 0.0;
     std::string init = "pretrain", precision = "float";
-    int pretrain_iterations = 4000;
+    int pretrain_iterations = 1000;
     double pretrain_lr = 1e-3;
     bool clamp_likelihood = false;
+    // Φ's clamp of log α and ρ⁰'s range of log α. The reference clamps both at 8; with Φ clamped there,
+    // e^{−Φ} is flat in log α below −8, an improper tail into which the flow's mass drifts (measured on
+    // twonorm with a minibatch: 90% of the JKO samples below −8) and MALA's chains with it. wgf's
+    // default is the proper posterior (the clamp at 30, beyond any point a run reaches) from the
+    // reference's range of ρ⁰.
+    double log_alpha_clip = 30.0, prior_clip = 8.0;
     // baselines
     std::int64_t svgd_particles = 100, svgd_iterations = 3000;
     int mala_chains = 64;
@@ -57,6 +74,20 @@ nlohmann::json comparison_json(const std::vector<double>& samples, const std::ve
     return {{"energy_distance", c.energy_distance}, {"mean_error_sd", c.mean_error}, {"std_error", c.std_error}};
 }
 
+std::string reference_path(const PosteriorSettings& s, const std::string& name) {
+    return s.reference_dir + "/" + name + "/mala-samples.npy";
+}
+
+/// The reference samples [n][D] of dataset name from an earlier run's mala-samples.npy.
+std::vector<double> read_reference(const std::string& path, int D, const std::string& name) {
+    NpyArray a = npy_read(path);
+    WGF_USER_CHECK(a.shape.size() == 2 && a.shape[1] == D && a.shape[0] >= 2,
+                   "--reference-dir: " << path << " must hold [n >= 2][" << D << "] samples of " << name
+                                       << " (d + 1 = " << D << " coordinates)");
+    for (double v : a.data) WGF_USER_CHECK(std::isfinite(v), "--reference-dir: " << path << " holds a non-finite value");
+    return std::move(a.data);
+}
+
 template <typename T>
 nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, std::uint64_t seed) {
     using clock = std::chrono::steady_clock;
@@ -67,47 +98,54 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
     prepare_output_dir("--out", dir);
     wgf::Context ctx(wgf::Backend::Host, s.threads);
     nlohmann::json out = {{"dataset", name}, {"features", ds.dim}, {"n_train", ds.n_train()}, {"n_test", ds.n_test()}};
-    auto prior = std::make_shared<const wgf::LogisticPrior>(ds.dim);
+    // ρ⁰ = the prior restricted to |log α| ≤ prior_clip (wgf/logreg.h).
+    auto prior = std::make_shared<const wgf::LogisticPrior>(ds.dim, 1.0, 100.0, s.prior_clip);
 
-    // The JKO flow from the prior.
+    // The posterior potential (JKO and SVGD).
     wgf::LogisticPosteriorOptions po;
-    po.minibatch = s.minibatch;
+    po.minibatch = s.minibatch >= 0 ? s.minibatch : ds.n_train() <= kFullDataRows ? 0 : 512;
     po.clamp_likelihood = s.clamp_likelihood;
+    po.log_alpha_clip = s.log_alpha_clip;
     po.seed = seed + 1;
     auto potential = std::make_shared<const wgf::LogisticPosteriorPotential<T>>(ds.X_train, ds.y_train, ds.dim, po);
-    wgf::JkoOptions jo;
-    jo.tau = s.tau;
-    jo.steps = s.steps;
-    jo.iterations = s.iterations;
-    jo.batch = s.batch;
-    jo.lr = s.lr;
-    jo.lr_end_ratio = s.lr_end_ratio;
-    jo.average_tail = s.average_tail;
-    jo.init = s.init == "identity" ? wgf::JkoInit::Identity : s.init == "spread" ? wgf::JkoInit::Spread : wgf::JkoInit::Pretrain;
-    jo.pretrain_iterations = s.pretrain_iterations;
-    jo.pretrain_lr = s.pretrain_lr;
-    jo.seed = seed;
-    wgf::JkoSolver<T> solver(ctx, wgf::IcnnShape::uniform(D, s.width, 2), potential, jo);
-    wgf::Flow<T> flow(prior);
-    Progress progress(s.steps, 0, stderr, s.quiet);
+    out["minibatch"] = po.minibatch;
+    std::vector<double> jko_samples;
     auto t0 = clock::now();
-    solver.run(flow, [&](const wgf::JkoStepReport& r) { progress.step(r.step + 1, r.time, r.loss_last, r.seconds); });
-    progress.finish();
-    const double jko_train = seconds_since(t0);
-    t0 = clock::now();
-    wgf::Rng rng(seed * 1000003ull + 7);
-    std::vector<double> logp;
-    const std::vector<T> xs = flow.sample(ctx, flow.steps(), s.eval_samples, rng, &logp);
-    const std::vector<double> jko_samples(xs.begin(), xs.end());
-    npy_write(dir + "/jko-samples.npy", jko_samples, {s.eval_samples, D});
-    npy_write(dir + "/jko-logdensity.npy", logp, {s.eval_samples});
-    out["jko"] = predictive_json(ds, jko_samples);
-    out["jko"]["train_seconds"] = jko_train;
-    out["jko"]["pretrain_seconds"] = solver.pretrain_seconds();
-    out["jko"]["sample_seconds"] = seconds_since(t0);
-    if (!s.quiet)
-        std::fprintf(stderr, "%s: JKO accuracy %.4f, test log-lik %.4f (%.1f s)\n", name.c_str(),
-                     out["jko"]["accuracy"].get<double>(), out["jko"]["log_lik"].get<double>(), jko_train);
+    if (s.jko) {  // the JKO flow from the prior
+        wgf::JkoOptions jo;
+        jo.tau = s.tau;
+        jo.steps = s.steps;
+        jo.iterations = s.iterations;
+        jo.batch = s.batch;
+        jo.lr = s.lr;
+        jo.lr_end_ratio = s.lr_end_ratio;
+        jo.average_tail = s.average_tail;
+        jo.init = s.init == "identity" ? wgf::JkoInit::Identity : s.init == "spread" ? wgf::JkoInit::Spread : wgf::JkoInit::Pretrain;
+        jo.pretrain_iterations = s.pretrain_iterations;
+        jo.pretrain_lr = s.pretrain_lr;
+        jo.seed = seed;
+        wgf::JkoSolver<T> solver(ctx, wgf::IcnnShape::uniform(D, s.width, 2), potential, jo);
+        wgf::Flow<T> flow(prior);
+        Progress progress(s.steps, 0, stderr, s.quiet);
+        t0 = clock::now();
+        solver.run(flow, [&](const wgf::JkoStepReport& r) { progress.step(r.step + 1, r.time, r.loss_last, r.seconds); });
+        progress.finish();
+        const double jko_train = seconds_since(t0);
+        t0 = clock::now();
+        wgf::Rng rng(seed * 1000003ull + 7);
+        std::vector<double> logp;
+        const std::vector<T> xs = flow.sample(ctx, flow.steps(), s.eval_samples, rng, &logp);
+        jko_samples.assign(xs.begin(), xs.end());
+        npy_write(dir + "/jko-samples.npy", jko_samples, {s.eval_samples, D});
+        npy_write(dir + "/jko-logdensity.npy", logp, {s.eval_samples});
+        out["jko"] = predictive_json(ds, jko_samples);
+        out["jko"]["train_seconds"] = jko_train;
+        out["jko"]["pretrain_seconds"] = solver.pretrain_seconds();
+        out["jko"]["sample_seconds"] = seconds_since(t0);
+        if (!s.quiet)
+            std::fprintf(stderr, "%s: JKO accuracy %.4f, test log-lik %.4f (%.1f s)\n", name.c_str(),
+                         out["jko"]["accuracy"].get<double>(), out["jko"]["log_lik"].get<double>(), jko_train);
+    }
 
     // SVGD (the same potential: with a minibatch, one batch per iteration shared by the particles).
     std::vector<double> svgd_samples;
@@ -127,8 +165,16 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
                          out["svgd"]["seconds"].get<double>());
     }
 
-    // The MALA reference: full data, double.
-    if (s.mala_chains > 0) {
+    // The reference samples: MALA (full data, double), or those of an earlier run.
+    std::vector<double> reference;
+    if (!s.reference_dir.empty()) {
+        const std::string path = reference_path(s, name);
+        reference = read_reference(path, D, name);
+        out["reference"] = predictive_json(ds, reference);
+        out["reference"]["file"] = path;
+    } else if (s.mala_chains > 0) {
+        // The same Φ with the full data. With --log-alpha-clip 8 (the reference's) the target is
+        // improper and chains that reach log α < −8 drift without end (seen on banana: R̂ 5).
         wgf::LogisticPosteriorOptions full = po;
         full.minibatch = 0;
         const wgf::LogisticPosteriorPotential<double> exact(ds.X_train, ds.y_train, ds.dim, full);
@@ -143,13 +189,17 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
         out["mala"]["seconds"] = seconds_since(t0);
         out["mala"]["max_rhat"] = mr.max_rhat;
         out["mala"]["acceptance"] = mr.acceptance;
+        out["mala"]["restarted_chains"] = mr.restarted_chains;
         npy_write(dir + "/mala-samples.npy", mr.samples, {static_cast<std::int64_t>(mr.samples.size() / D), D});
-        out["jko"]["vs_mala"] = comparison_json(jko_samples, mr.samples, D);
-        if (!svgd_samples.empty()) out["svgd"]["vs_mala"] = comparison_json(svgd_samples, mr.samples, D);
+        reference = mr.samples;
         if (!s.quiet)
             std::fprintf(stderr, "%s: MALA accuracy %.4f, test log-lik %.4f, max R-hat %.4f (%.1f s)\n", name.c_str(),
                          out["mala"]["accuracy"].get<double>(), out["mala"]["log_lik"].get<double>(), mr.max_rhat,
                          out["mala"]["seconds"].get<double>());
+    }
+    if (!reference.empty()) {
+        if (!jko_samples.empty()) out["jko"]["vs_mala"] = comparison_json(jko_samples, reference, D);
+        if (!svgd_samples.empty()) out["svgd"]["vs_mala"] = comparison_json(svgd_samples, reference, D);
     }
     return out;
 }
@@ -168,6 +218,9 @@ int cmd_posterior(int argc, char** argv) {
     app.add_option("--out", s.out, "output folder: NAME/{jko-samples,jko-logdensity,svgd-samples,mala-samples}.npy, "
                                    "summary.json")
         ->required();
+    app.add_flag("!--no-jko", s.jko, "run only the baselines");
+    app.add_option("--reference-dir", s.reference_dir,
+                   "compare with DIR/NAME/mala-samples.npy of an earlier run instead of running MALA");
     app.add_option("--steps", s.steps, "JKO steps (t = steps x tau)")->capture_default_str()->transform(integer_in(1, 100000));
     app.add_option("--tau", s.tau, "JKO step")->capture_default_str()->check(positive_real());
     app.add_option("--iterations", s.iterations, "Adam iterations per step")
@@ -189,9 +242,18 @@ int cmd_posterior(int argc, char** argv) {
         ->capture_default_str()
         ->transform(integer_in(0, 100000000));
     app.add_option("--pretrain-lr", s.pretrain_lr, "with --init pretrain")->capture_default_str()->check(positive_real());
-    app.add_option("--minibatch", s.minibatch, "data rows per loss evaluation (0: the full training set)")
+    app.add_option("--minibatch", s.minibatch,
+                   "data rows per loss evaluation of JKO and SVGD (0: the full training set; -1: full up to 1000 "
+                   "training rows, else 512, as the reference)")
         ->capture_default_str()
-        ->transform(integer_in(0, 100000000));
+        ->transform(integer_in(-1, 100000000));
+    app.add_option("--log-alpha-clip", s.log_alpha_clip,
+                   "log alpha clamped to [-c, c] in Phi (the reference: 8, an improper posterior)")
+        ->capture_default_str()
+        ->check(real_in(1.0, 700.0));
+    app.add_option("--prior-clip", s.prior_clip, "rho0 = the prior restricted to |log alpha| <= c (the reference: 8)")
+        ->capture_default_str()
+        ->check(real_in(1.0, 700.0));
     app.add_flag("--clamp-likelihood", s.clamp_likelihood, "the reference's log max(p, 1e-5)");
     app.add_option("--precision", s.precision, "of the maps")->capture_default_str()->check(CLI::IsMember({"float", "double"}));
     app.add_option("--eval-samples", s.eval_samples, "JKO samples for the predictive (the reference: 4096)")
@@ -224,8 +286,10 @@ int cmd_posterior(int argc, char** argv) {
         }
     }
     prepare_output_dir("--out", s.out);
-    for (const std::string& name : s.datasets)  // every dataset loads before any training starts
-        wgf::load_logreg_dataset(s.data_dir + "/" + name);
+    for (const std::string& name : s.datasets) {  // every dataset and reference loads before any training
+        const wgf::LogRegDataset ds = wgf::load_logreg_dataset(s.data_dir + "/" + name);
+        if (!s.reference_dir.empty()) read_reference(reference_path(s, name), ds.dim + 1, name);
+    }
     nlohmann::json results = nlohmann::json::array();
     for (std::size_t i = 0; i < s.datasets.size(); ++i) {
         const std::uint64_t seed = s.seed * 1000003ull + i * 7919ull + 1;
@@ -234,11 +298,11 @@ int cmd_posterior(int argc, char** argv) {
         const nlohmann::json summary = {{"settings",
                                          {{"steps", s.steps}, {"tau", s.tau}, {"iterations", s.iterations},
                                           {"batch", s.batch}, {"width", s.width}, {"lr", s.lr}, {"init", s.init},
-                                          {"minibatch", s.minibatch}, {"clamp_likelihood", s.clamp_likelihood},
+                                          {"minibatch", s.minibatch}, {"clamp_likelihood", s.clamp_likelihood}, {"log_alpha_clip", s.log_alpha_clip}, {"prior_clip", s.prior_clip},
                                           {"precision", s.precision}, {"svgd_particles", s.svgd_particles},
                                           {"svgd_iterations", s.svgd_iterations}, {"mala_chains", s.mala_chains},
                                           {"mala_warmup", s.mala_warmup}, {"mala_draws", s.mala_draws},
-                                          {"seed", s.seed}}},
+                                          {"seed", s.seed}, {"jko", s.jko}, {"reference_dir", s.reference_dir}}},
                                         {"datasets", results}};
         wgf::detail::write_file_atomic(s.out + "/summary.json", summary.dump(2) + "\n");  // after each dataset
     }
@@ -246,6 +310,7 @@ int cmd_posterior(int argc, char** argv) {
                 "mala acc", "mala ll", "jko s", "ED jko");
     for (const auto& r : results) {
         auto get = [&](const char* m, const char* k) {
+            if (std::string(m) == "mala" && !r.contains("mala")) m = "reference";  // --reference-dir
             return r.contains(m) && r[m].contains(k) ? r[m][k].get<double>() : std::nan("");
         };
         const double ed = r.contains("jko") && r["jko"].contains("vs_mala") ? r["jko"]["vs_mala"]["energy_distance"].get<double>()
