@@ -6,6 +6,8 @@
 // uniform-box lower[D] upper[D]; user: none (name and D only).
 #include "wgf/initial.h"
 
+#include "wgf/logreg.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -265,6 +267,11 @@ std::shared_ptr<const InitialDistribution> make_initial(const InitialRecord& r) 
                                             std::vector<double>(r.params.begin() + D, r.params.end()));
     }
     if (r.kind == "flow-end") return detail::make_flow_end(r);
+    if (r.kind == "logreg-prior") {  // params: a, b, clip (+inf: none); LogisticPrior checks their ranges
+        expect(3);
+        WGF_CHECK(r.dim >= 2, "initial distribution record 'logreg-prior': D = " << r.dim << ", expected >= 2 (d + 1)");
+        return std::make_shared<LogisticPrior>(r.dim - 1, r.params[0], r.params[1], r.params[2]);
+    }
     if (r.kind == "user")
         WGF_FAIL("the flow starts from the user-defined distribution '"
                  << r.name << "' (D = " << r.dim << "), which only the program that defined it can rebuild: pass it to "

@@ -298,13 +298,9 @@ std::string LogisticPrior::describe() const {
 
 InitialRecord LogisticPrior::record() const {
     InitialRecord r;
-    r.kind = "user";
-    std::ostringstream os;
-    os.precision(17);
-    os << "logreg-prior a=" << m_shape << " b=" << m_rate;
-    if (std::isfinite(m_clip)) os << " clip=" << m_clip;
-    r.name = os.str();
+    r.kind = "logreg-prior";
     r.dim = m_d + 1;
+    r.params = {m_shape, m_rate, m_clip};
     return r;
 }
 

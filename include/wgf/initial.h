@@ -20,7 +20,7 @@ namespace wgf {
 /// How a ρ⁰ is stored: a kind, a name (UserDistribution), parameters. Two flows start from the same
 /// ρ⁰ when their records are equal.
 struct InitialRecord {
-    std::string kind;            ///< "gaussian", "gaussian-mixture", "uniform-box", "flow-end" or "user"
+    std::string kind;            ///< "gaussian", "gaussian-mixture", "uniform-box", "flow-end", "logreg-prior" or "user"
     std::string name;            ///< "user": the name the program gave; empty otherwise
     std::int32_t dim = 0;
     std::vector<double> params;  ///< kind-specific, docs/FORMATS.md

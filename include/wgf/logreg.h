@@ -90,8 +90,8 @@ private:
 /// started there (b e^{−c} ≈ 3.3% of unrestricted prior draws for b = 100, c = 8) stays or drifts away.
 /// The reference's sampler clamps α to [e⁻⁸, e⁸] instead, an atom of that 3.3% at ℓ = −8 where no
 /// density exists; the restriction is the density-bearing version. Z_c by Simpson's rule on ℓ (relative
-/// error < 1e-10); sampling by rejection (refused when Z_c < 1e-6). Its record() is kind "user", name
-/// "logreg-prior a=… b=…[ clip=…]" (not yet a built-in kind of make_initial).
+/// error < 1e-10); sampling by rejection (refused when Z_c < 1e-6). Its record() is the built-in kind
+/// "logreg-prior" (params a, b, c; docs/FORMATS.md), so saved flows from it load without the program.
 class LogisticPrior final : public InitialDistribution {
 public:
     LogisticPrior(int features, double shape = 1.0, double rate = 100.0,

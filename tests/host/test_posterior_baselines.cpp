@@ -73,6 +73,17 @@ struct TinyLogReg {
     }
 };
 
+/// The MALA reference of the logistic tests: 32 chains × (1000 warm-up + 1000 draws).
+MalaResult mala_reference(Context& ctx, const Potential<double>& phi, const InitialDistribution& start,
+                          std::uint64_t seed) {
+    MalaOptions mo;
+    mo.chains = 32;
+    mo.warmup = 1000;
+    mo.draws = 1000;
+    mo.seed = seed;
+    return mala(ctx, phi, start, mo);
+}
+
 }  // namespace
 
 // ---- split-R̂ ----------------------------------------------------------------------------------------
@@ -470,12 +481,7 @@ TEST_CASE("MALA and SVGD agree on a tiny logistic-regression posterior (d = 3, 6
     Context ctx(Backend::Host, 1);
     // MALA from the prior itself: θ of scale α^{−1/2} ≈ 10 and 3% of the chains below the log α clamp,
     // where Φ is flat in log α: the warm-up has to bring them all in.
-    MalaOptions mo;
-    mo.chains = 32;
-    mo.warmup = 1000;
-    mo.draws = 1000;
-    mo.seed = 2;
-    const MalaResult ref = mala(ctx, phi, LogisticPrior(lr.d), mo);
+    const MalaResult ref = mala_reference(ctx, phi, LogisticPrior(lr.d), 2);
     MESSAGE("MALA logistic: acceptance " << ref.acceptance << ", max R-hat " << ref.max_rhat);
     CHECK(ref.max_rhat < 1.05);
     // SVGD from N((0, 0, 0, −4), I): a start away from the flat region (an SVGD particle that starts
@@ -525,12 +531,7 @@ TEST_CASE("the JKO flow from the prior reaches the MALA posterior (d = 3, 600 ro
     auto prior = std::make_shared<const LogisticPrior>(lr.d, 1.0, 100.0, 8.0);
     const int D = lr.d + 1;
     Context ctx(Backend::Host, 1);
-    MalaOptions mo;
-    mo.chains = 32;
-    mo.warmup = 1000;
-    mo.draws = 1000;
-    mo.seed = 4;
-    const MalaResult ref = mala(ctx, exact, *prior, mo);
+    const MalaResult ref = mala_reference(ctx, exact, *prior, 4);
     REQUIRE(ref.max_rhat < 1.05);
     JkoOptions jo;
     jo.tau = 0.1;
