@@ -3,8 +3,9 @@
 // MALA on a correlated 3-D Gaussian (moments within Monte-Carlo bounds estimated from the independent
 // chains, R̂, the adapted step and preconditioner, thread-count independence); SVGD on the same
 // Gaussian (mean, variance, correlations; float and double; thread-count independence; the progress
-// callback); MALA against SVGD on a tiny synthetic logistic-regression posterior; SVGD on german's
-// posterior (test log-likelihood); and the option checks.
+// callback); a dense preconditioner against a diagonal one; MALA against SVGD on a tiny synthetic
+// logistic-regression posterior; SVGD on german's posterior (test log-likelihood); and the option
+// checks. (The JKO flow against MALA: test_posterior_jko.)
 #include <doctest/doctest.h>
 
 #include "eigen_dense.h"
@@ -16,6 +17,7 @@
 
 #include "errors.h"
 #include "moments.h"
+#include "tiny_logreg.h"
 #include "wgf/wgf.h"
 
 #ifndef WGF_DATA_DIR
@@ -53,36 +55,6 @@ struct GaussTarget {
 
 /// Start points overdispersed with respect to the target (sd 3 in every coordinate, centred at 0).
 Gaussian wide_start() { return Gaussian({0.0, 0.0, 0.0}, {9, 0, 0, 0, 9, 0, 0, 0, 9}); }
-
-/// A tiny logistic-regression problem: d = 3 features ~ N(0, 1), 60 rows, labels drawn from the model
-/// with θ = (1, −2, 0.5) (seed 11).
-struct TinyLogReg {
-    int d = 3;
-    std::vector<double> X, y;
-    explicit TinyLogReg(int rows = 60) {
-        Rng g(11);
-        const double th[3] = {1.0, -2.0, 0.5};
-        for (int s = 0; s < rows; ++s) {
-            double z = 0;
-            for (int j = 0; j < d; ++j) {
-                X.push_back(g.normal());
-                z += th[j] * X.back();
-            }
-            y.push_back(g.uniform() < 1 / (1 + std::exp(-z)) ? 1.0 : -1.0);
-        }
-    }
-};
-
-/// The MALA reference of the logistic tests: 32 chains × (1000 warm-up + 1000 draws).
-MalaResult mala_reference(Context& ctx, const Potential<double>& phi, const InitialDistribution& start,
-                          std::uint64_t seed) {
-    MalaOptions mo;
-    mo.chains = 32;
-    mo.warmup = 1000;
-    mo.draws = 1000;
-    mo.seed = seed;
-    return mala(ctx, phi, start, mo);
-}
 
 }  // namespace
 
@@ -517,55 +489,6 @@ TEST_CASE("MALA and SVGD agree on a tiny logistic-regression posterior (d = 3, 6
     const PosteriorComparison cf = compare_samples(svgd(ctx, phif, start, so, rf), ref.samples, D);
     CHECK(std::fabs(cf.mean_error - c.mean_error) < 0.05);
     CHECK(std::fabs(cf.std_error - c.std_error) < 0.05);
-}
-
-TEST_CASE("the JKO flow from the prior reaches the MALA posterior (d = 3, 600 rows, wgf posterior's settings)") {
-    // wgf posterior's fast configuration (width 64 → 32 for the small D, 300 iterations per step at lr
-    // 1e-2 decaying to 1e-3 within each step, 1000 pretraining iterations), float maps, from ρ⁰ = the
-    // prior restricted to |log α| ≤ 8 towards the proper posterior (clamp at 30), 10 steps to t = 1.
-    const TinyLogReg lr(600);
-    LogisticPosteriorOptions po;
-    po.log_alpha_clip = 30;
-    auto phi = std::make_shared<const LogisticPosteriorPotential<float>>(lr.X, lr.y, lr.d, po);
-    const LogisticPosteriorPotential<double> exact(lr.X, lr.y, lr.d, po);
-    auto prior = std::make_shared<const LogisticPrior>(lr.d, 1.0, 100.0, 8.0);
-    const int D = lr.d + 1;
-    Context ctx(Backend::Host, 1);
-    const MalaResult ref = mala_reference(ctx, exact, *prior, 4);
-    REQUIRE(ref.max_rhat < 1.05);
-    JkoOptions jo;
-    jo.tau = 0.1;
-    jo.steps = 10;
-    jo.iterations = 300;
-    jo.batch = 256;
-    jo.lr = 1e-2;
-    jo.lr_end_ratio = 0.1;
-    jo.pretrain_iterations = 1000;
-    jo.pretrain_lr = 1e-3;
-    jo.seed = 5;
-    JkoSolver<float> solver(ctx, IcnnShape::uniform(D, 32, 2), phi, jo);
-    Flow<float> flow(prior);
-    solver.run(flow);
-    Rng rng(6);
-    std::vector<double> logp;
-    const std::vector<float> xf = flow.sample(ctx, flow.steps(), 4000, rng, &logp);
-    const std::vector<double> x(xf.begin(), xf.end());
-    const PosteriorComparison c = compare_samples(x, ref.samples, D);
-    MESSAGE("JKO vs MALA: mean error " << c.mean_error << " sd, std error " << c.std_error << ", energy "
-                                       << c.energy_distance);
-    // The bound. (1) The exact Fokker–Planck flow at t = 1 from ρ⁰: θ's posterior is tight (600 rows;
-    // sd 0.11–0.17) and relaxes in a few steps; the slowest direction is log α, whose conditional
-    // posterior has curvature 1 + d/2 = 2.5, so the start's offset (the prior's mean log α is −5.2, the
-    // posterior's −3.9 with sd 0.7: 1.8 sd) has decayed to ≈ e^{−2.5} of itself, ≈ 0.15 sd. (2) The
-    // maps' optimisation error: 0.1–0.5 sd on the 8 datasets (docs/VALIDATION.md). (3) MALA's own
-    // error, ≈ 0.03 sd. Measured: mean error 0.30 sd (log α; θ within 0.03 sd), std error 0.12.
-    // Bounds: 0.5 sd for the means, 0.5 for the relative sds. A flow that does not move (the prior:
-    // mean error ≫ 1), a map that collapses (sd error → 1) or a wrong sign of ∇Φ all fail. (With 60
-    // rows the prior's heavy θ tails, sd up to e⁴ at log α = −8, are not pulled in by t = 1: the flow
-    // there is slow, as the exact one is.)
-    CHECK(c.mean_error < 0.5);
-    CHECK(c.std_error < 0.5);
-    for (double v : logp) REQUIRE(std::isfinite(v));  // every sample carries its density
 }
 
 TEST_CASE("SVGD on german's posterior (full data) reaches a good test log-likelihood") {
