@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -18,6 +19,10 @@
 #include "wgf/error.h"
 #include "wgf/jko_loss.h"
 #include "wgf/random.h"
+
+#ifdef WGF_WITH_CUDA
+#include "cuda/train_step_cuda.h"
+#endif
 
 namespace wgf {
 
@@ -71,15 +76,40 @@ private:
     DeviceBuffer<T> m_params, m_grad, m_batch;
 };
 
+/// The pool rows of each of `iterations` batches of N: without replacement within an epoch over the
+/// pool, reshuffled at the start of each epoch (drawn up front, in the order the iterations use them).
+std::vector<std::int64_t> draw_batch_rows(Rng& rng, std::int64_t pool_n, std::int64_t N, int iterations) {
+    std::vector<std::int64_t> order(static_cast<std::size_t>(pool_n));
+    std::iota(order.begin(), order.end(), 0);
+    std::size_t cursor = order.size();
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(N) * static_cast<std::size_t>(iterations));
+    for (auto& row : rows) {
+        if (cursor == order.size()) {
+            for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+            cursor = 0;
+        }
+        row = order[cursor++];
+    }
+    return rows;
+}
+
+/// batch = the pool rows of iteration `it` (draw_batch_rows).
 template <typename T>
-std::int64_t count_bad_potential(const Potential<T>& potential, const Icnn<T>& net, const TrainingBuffers<T>& buf,
-                                 const std::vector<T>& batch, std::int64_t n) {
-    // Push the batch with the current parameters and evaluate Φ there on the host, one point at a
-    // time, so that one bad point cannot hide the others (diagnostics only, after a failure).
+void gather_batch(const std::vector<T>& pool, const std::vector<std::int64_t>& rows, int it, std::int64_t N,
+                  std::int64_t D, std::vector<T>& batch) {
+    for (std::int64_t b = 0; b < N; ++b) {
+        const std::int64_t src = rows[static_cast<std::size_t>(it * N + b)];
+        std::copy(pool.begin() + src * D, pool.begin() + (src + 1) * D, batch.begin() + b * D);
+    }
+}
+
+template <typename T>
+std::int64_t count_bad_potential(const Potential<T>& potential, const Icnn<T>& current, const std::vector<T>& batch,
+                                 std::int64_t n) {
+    // Push the batch with the given parameters (host memory) and evaluate Φ there on the host, one
+    // point at a time, so that one bad point cannot hide the others (diagnostics only, after a failure).
     Context host(Backend::Host, 1);
-    const int D = net.shape().dim;
-    Icnn<T> current = net;  // the parameters being trained: in place on Host, on the device on Cuda
-    buf.store(current);
+    const int D = current.shape().dim;
     std::vector<T> y(batch.size());
     IcnnOutputs<T> out;
     out.grad_x = y.data();
@@ -96,6 +126,70 @@ std::int64_t count_bad_potential(const Potential<T>& potential, const Icnn<T>& n
     }
     return bad;
 }
+
+template <typename T>
+[[noreturn]] void fail_loss_not_finite(const std::string& where, const JkoLossValue& L, const Potential<T>& potential,
+                                       const Icnn<T>& current, const std::vector<T>& batch, std::int64_t N) {
+    WGF_FAIL(where << "the loss is not finite (W2 term " << L.w2 << ", potential term " << L.potential
+                   << ", log-det term " << L.logdet << "); Φ is not finite at "
+                   << count_bad_potential(potential, current, batch, N) << " of the " << N
+                   << " pushed points of this batch");
+}
+
+#ifdef WGF_WITH_CUDA
+/// One JKO step's iterations on the device (train_step_cuda.h): net in, the step's map out (the
+/// last iterate or the tail average); a failure throws as the host loop does, with where(iteration)
+/// in front of the message. The step's loss of the first and the last iteration go to rep.
+template <typename T>
+void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<T>& potential, const JkoOptions& opt,
+                          int k, const std::vector<T>& pool, std::int64_t pool_n, const std::vector<std::int64_t>& rows,
+                          int averaged, const std::function<std::string(int)>& where, JkoStepReport& rep,
+                          Icnn<T>& net) {
+    const int iters = opt.iterations;
+    std::vector<double> lr(static_cast<std::size_t>(iters), rep.lr);
+    if (opt.lr_end_ratio != 1.0)
+        for (int it = 0; it < iters; ++it) lr[static_cast<std::size_t>(it)] = opt.lr_at(k, it);
+    detail::DeviceStepPlan<T> plan;
+    plan.pool = pool.data();
+    plan.pool_n = pool_n;
+    plan.rows = rows.data();
+    plan.batch = opt.batch;
+    plan.iterations = iters;
+    plan.lr = lr.data();
+    plan.adam.weight_decay = opt.weight_decay;
+    plan.average_from = averaged > 0 ? iters - averaged : -1;
+    const JkoLossOptions lo{opt.tau, opt.beta};
+    detail::DeviceStepResult res;
+    try {
+        res = detail::train_step_cuda(ctx, shape, potential, lo, plan, net.data());
+    } catch (const Error& e) {
+        throw Error(where(0) + "(the step on the device) " + e.what());
+    }
+    const int it = res.failed_iteration;
+    switch (res.failure) {
+        case detail::DeviceStepFailure::None: break;
+        case detail::DeviceStepFailure::NotPositiveDefinite:
+            throw NotPositiveDefinite(res.point, res.code,
+                                      where(it) + "jko_loss: Hessian of batch point " + std::to_string(res.point) +
+                                          " is not positive definite: " + icnn_status_reason(res.code) +
+                                          "; the loss is undefined");
+        case detail::DeviceStepFailure::LossNotFinite: {
+            std::vector<T> batch(static_cast<std::size_t>(opt.batch * shape.dim));
+            gather_batch(pool, rows, it, opt.batch, shape.dim, batch);
+            fail_loss_not_finite(where(it), res.losses.back(), potential, net, batch, opt.batch);
+        }
+        case detail::DeviceStepFailure::GradientNotFinite:
+            WGF_FAIL(where(it) << "Adam::step: gradient contains " << res.bad_gradient << " NaN/Inf entries (of "
+                               << net.size() << "); parameters left unchanged");
+    }
+    rep.loss_first = res.losses.front().total;
+    rep.loss_last = res.losses.back().total;
+    if (averaged > 0) {
+        T* p = net.data();
+        for (std::size_t i = 0; i < res.param_sum.size(); ++i) p[i] = static_cast<T>(res.param_sum[i] / averaged);
+    }
+}
+#endif
 
 }  // namespace
 
@@ -515,8 +609,7 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         TrainingBuffers<T> buf(*m_ctx, net, N * D);
         T* params = buf.params(net);
         Rng rng = stream(m_opt.seed, 2, static_cast<std::uint64_t>(k));
-        std::vector<std::int64_t> order;
-        std::size_t cursor = 0;
+        std::vector<std::int64_t> rows;  // sample_pool: the pool rows of every iteration's batch
         if (m_opt.sample_pool) {
             if (m_opt.carry_pool && pool_at >= 0) {
                 flow.push(*m_ctx, pool_at, k, pool.data(), pool_n);
@@ -527,25 +620,28 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
                 pool = flow.sample(*m_ctx, k, pool_n, rng);
             }
             pool_at = k;
-            order.resize(static_cast<std::size_t>(pool_n));
-            std::iota(order.begin(), order.end(), 0);
-            cursor = order.size();
+            rows = draw_batch_rows(rng, pool_n, N, m_opt.iterations);
         }
         const int averaged = m_opt.average_tail > 0
                                  ? std::max(1, static_cast<int>(std::ceil(m_opt.average_tail * m_opt.iterations)))
                                  : 0;
         std::vector<double> param_sum(averaged > 0 ? net.size() : 0, 0.0);
+#ifdef WGF_WITH_CUDA
+        if (m_ctx->backend() == Backend::Cuda && m_opt.sample_pool) {
+            // The whole step on the device, with no host round trip inside it (train_step_cuda.h).
+            train_step_on_device(*m_ctx, m_shape, *m_potential, m_opt, k, pool, pool_n, rows, averaged,
+                                 [&](int it) { return where_failed(k, it); }, rep, net);
+            flow.push_back(net, m_opt.tau);
+            if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k, settings());
+            rep.time = flow.time(k + 1);
+            rep.seconds = seconds_since(t0);
+            if (on_step) on_step(rep);
+            continue;
+        }
+#endif
         for (int it = 0; it < m_opt.iterations; ++it) {
             if (m_opt.sample_pool) {
-                // Without replacement within an epoch over the pool (reshuffled each epoch).
-                for (std::int64_t b = 0; b < N; ++b) {
-                    if (cursor == order.size()) {
-                        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-                        cursor = 0;
-                    }
-                    const std::int64_t src = order[cursor++];
-                    std::copy(pool.begin() + src * D, pool.begin() + (src + 1) * D, batch.begin() + b * D);
-                }
+                gather_batch(pool, rows, it, N, D, batch);
             } else {
                 batch = flow.sample(*m_ctx, k, N, rng);  // the reference: fresh ρ⁰ samples through all maps
             }
@@ -557,15 +653,19 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             } catch (const Error& e) {
                 throw Error(where_failed(k, it) + e.what());
             }
-            if (!std::isfinite(L.total))
-                WGF_FAIL(where_failed(k, it) << "the loss is not finite (W2 term " << L.w2 << ", potential term "
-                                             << L.potential << ", log-det term " << L.logdet << "); Φ is not finite at "
-                                             << count_bad_potential(*m_potential, net, buf, batch, N) << " of the " << N
-                                             << " pushed points of this batch");
+            if (!std::isfinite(L.total)) {
+                Icnn<T> current = net;  // the parameters being trained: in place on Host, on the device on Cuda
+                buf.store(current);
+                fail_loss_not_finite(where_failed(k, it), L, *m_potential, current, batch, N);
+            }
             if (it == 0) rep.loss_first = L.total;
             rep.loss_last = L.total;
             if (m_opt.lr_end_ratio != 1.0) adam.set_lr(m_opt.lr_at(k, it));
-            adam.step(params, buf.grad());
+            try {
+                adam.step(params, buf.grad());
+            } catch (const Error& e) {
+                throw Error(where_failed(k, it) + e.what());
+            }
             icnn_project(*m_ctx, m_shape, params);
             if (it >= m_opt.iterations - averaged) buf.accumulate(net, param_sum);
         }

@@ -99,10 +99,12 @@ std::vector<const double*> device_arrays(Context& ctx, detail::PotentialDeviceCa
     return out;
 }
 
-/// Checks of a device eval: arguments, and finite y (counted on the device).
+/// Checks of a device eval: arguments, and (scan_y) finite y, counted on the device.
 template <typename T>
-void check_device_eval(Context& ctx, const char* who, int D, const T* y, std::int64_t n, const T* value, const T* grad) {
+void check_device_eval(Context& ctx, const char* who, int D, const T* y, std::int64_t n, const T* value, const T* grad,
+                       bool scan_y) {
     check_eval_args(who, y, n, value, grad);
+    if (!scan_y) return;
     const std::int64_t bad = detail::count_nonfinite(ctx, y, n * D);
     WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
 }
@@ -148,10 +150,23 @@ std::string QuadraticPotential<T>::fingerprint() const {
 }
 
 template <typename T>
+void QuadraticPotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+#ifdef WGF_WITH_CUDA
+    if (ctx.backend() == Backend::Cuda) {
+        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad, false);
+        const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
+        detail::quadratic_eval_cuda(*detail::cuda_state(ctx), m_dim, dev[0], dev[1], y, n, value, grad);
+        return;
+    }
+#endif
+    eval(ctx, y, n, value, grad);
+}
+
+template <typename T>
 void QuadraticPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
 #ifdef WGF_WITH_CUDA
     if (ctx.backend() == Backend::Cuda) {
-        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad);
+        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad, true);
         const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
         detail::quadratic_eval_cuda(*detail::cuda_state(ctx), m_dim, dev[0], dev[1], y, n, value, grad);
         return;
@@ -222,10 +237,24 @@ std::string GaussianMixturePotential<T>::fingerprint() const {
 }
 
 template <typename T>
+void GaussianMixturePotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+#ifdef WGF_WITH_CUDA
+    if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {
+        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad, false);
+        const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
+        detail::mixture_eval_cuda(*detail::cuda_state(ctx), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
+                                  grad);
+        return;
+    }
+#endif
+    eval(ctx, y, n, value, grad);
+}
+
+template <typename T>
 void GaussianMixturePotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
 #ifdef WGF_WITH_CUDA
     if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {  // larger D: host staging below
-        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad);
+        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad, true);
         const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
         detail::mixture_eval_cuda(*detail::cuda_state(ctx), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
                                   grad);

@@ -137,6 +137,7 @@ struct LossSpec {
     bool hess = false;                   // JKO loss (Hessian, log det) vs identity loss
     const Potential<T>* potential = nullptr;
     T w_scale = 0, phi_scale = 0, logdet_scale = 0;  // seeds of ȳ and of logdet̄
+    bool scan_potential_input = true;    // Φ through eval() (y scanned: a synchronisation) or eval_unchecked()
 };
 
 /// Forward of one chunk (values, gradient recursion, ∇q, ∇ψ, and with hess the Jacobians, ∇²ψ and
@@ -211,7 +212,12 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
         WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, ws.H, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
     }
     // ---- the loss's own terms: potential, W₂, sums -------------------------------------------------------------
-    if (spec.potential != nullptr) spec.potential->eval(ctx, ws.Y, P, ws.phi, ws.dphi);
+    if (spec.potential != nullptr) {
+        if (spec.scan_potential_input)
+            spec.potential->eval(ctx, ws.Y, P, ws.phi, ws.dphi);
+        else
+            spec.potential->eval_unchecked(ctx, ws.Y, P, ws.phi, ws.dphi);
+    }
     WGF_LAUNCH_KERNEL_COOP(1, kSumThreads, stream, loss_sums_kernel<T>)(D, P, ws.Y, X, spec.potential ? ws.phi : nullptr,
                                                        spec.hess ? ws.logdet : nullptr, ws.sums);
     WGF_LAUNCH_CHECK(stream);
@@ -302,10 +308,19 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
 
 #undef WGF_LAUNCH
 
-/// The chunk loop shared by the two losses; returns the sums [3] (double).
+/// The bytes of scratch the loss of n points needs (its chunk size fitted to the budget).
 template <typename T>
-std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
-                             const LossSpec<T>& spec, T* dparams, const char* who) {
+std::size_t loss_scratch_bytes(const CudaState& st, const IcnnShape& shape, bool hess, bool jko, std::int64_t n) {
+    const std::int64_t P = train_chunk_points<T>(shape, hess, jko, n, st.scratch_budget);
+    TrainWorkspace<T> ws;
+    return plan_train<T>(shape, hess, jko, n, P, nullptr, ws);
+}
+
+/// The chunk loop shared by the two losses, queued on ctx's stream: the sums [3] (double), the
+/// lowest failing point and the per-point statuses are left in the scratch arena (LossOnDevice).
+template <typename T>
+LossOnDevice enqueue_loss(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                          const LossSpec<T>& spec, T* dparams) {
     CudaState& st = *detail::cuda_state(ctx);
     CudaDeviceGuard guard(st.device);
     const IcnnLayout layout(shape);
@@ -329,15 +344,27 @@ std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* para
     for (std::int64_t n0 = 0; n0 < n; n0 += P)
         train_chunk(ctx, shape, layout, params, x, n0, static_cast<int>(std::min<std::int64_t>(P, n - n0)), spec, dparams,
                     ws);
+    return LossOnDevice{ws.sums, spec.hess ? ws.failure : nullptr, ws.status};
+}
+
+/// enqueue_loss, then the sums read back (one synchronisation); a failing point throws
+/// NotPositiveDefinite. Returns the sums [3].
+template <typename T>
+std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                             const LossSpec<T>& spec, T* dparams, const char* who) {
+    const LossOnDevice out = enqueue_loss(ctx, shape, params, x, n, spec, dparams);
+    CudaState& st = *detail::cuda_state(ctx);
+    CudaDeviceGuard guard(st.device);
+    const cudaStream_t stream = st.stream;
     double host[4];
-    WGF_CUDA_CHECK(cudaMemcpyAsync(host, ws.sums, sizeof host, cudaMemcpyDeviceToHost, stream));
+    WGF_CUDA_CHECK(cudaMemcpyAsync(host, out.sums, sizeof host, cudaMemcpyDeviceToHost, stream));
     WGF_CUDA_CHECK(cudaStreamSynchronize(stream));
     unsigned long long failed = 0;
     static_assert(sizeof failed == sizeof(double), "failure word");
     std::memcpy(&failed, &host[3], sizeof failed);
     if (spec.hess && failed != std::numeric_limits<unsigned long long>::max()) {
         std::int32_t code = 0;
-        WGF_CUDA_CHECK(cudaMemcpyAsync(&code, ws.status + failed, sizeof code, cudaMemcpyDeviceToHost, stream));
+        WGF_CUDA_CHECK(cudaMemcpyAsync(&code, out.status + failed, sizeof code, cudaMemcpyDeviceToHost, stream));
         WGF_CUDA_CHECK(cudaStreamSynchronize(stream));
         const auto point = static_cast<std::int64_t>(failed);
         throw NotPositiveDefinite(point, code, std::string(who) + ": Hessian of batch point " + std::to_string(point) +
@@ -349,22 +376,49 @@ std::vector<double> run_loss(Context& ctx, const IcnnShape& shape, const T* para
 
 }  // namespace
 
+namespace {
 template <typename T>
-JkoLossValue jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
-                           const Potential<T>& potential, const JkoLossOptions& opt, T* dL_dparams) {
+LossSpec<T> jko_spec(const Potential<T>& potential, const JkoLossOptions& opt, std::int64_t n) {
     LossSpec<T> spec;
     spec.hess = true;
     spec.potential = &potential;
     spec.w_scale = static_cast<T>(1.0 / double(n));
     spec.phi_scale = static_cast<T>(opt.tau / double(n));
     spec.logdet_scale = static_cast<T>(-opt.tau / opt.beta / double(n));
-    const std::vector<double> sums = run_loss(ctx, shape, params, x, n, spec, dL_dparams, "jko_loss");
+    return spec;
+}
+}  // namespace
+
+JkoLossValue jko_loss_from_sums(const double* sums, std::int64_t n, const JkoLossOptions& opt) {
     JkoLossValue v;
     v.w2 = sums[0] / double(n);
     v.potential = sums[1] / double(n);
     v.logdet = sums[2] / double(n);
     v.total = v.w2 + opt.tau * v.potential - opt.tau / opt.beta * v.logdet;
     return v;
+}
+
+template <typename T>
+JkoLossValue jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                           const Potential<T>& potential, const JkoLossOptions& opt, T* dL_dparams) {
+    const std::vector<double> sums = run_loss(ctx, shape, params, x, n, jko_spec(potential, opt, n), dL_dparams,
+                                              "jko_loss");
+    return jko_loss_from_sums(sums.data(), n, opt);
+}
+
+template <typename T>
+LossOnDevice enqueue_jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                                   const Potential<T>& potential, const JkoLossOptions& opt, T* dL_dparams) {
+    LossSpec<T> spec = jko_spec(potential, opt, n);
+    spec.scan_potential_input = false;
+    return enqueue_loss(ctx, shape, params, x, n, spec, dL_dparams);
+}
+
+template <typename T>
+void reserve_jko_loss_cuda(Context& ctx, const IcnnShape& shape, std::int64_t n) {
+    CudaState& st = *detail::cuda_state(ctx);
+    CudaDeviceGuard guard(st.device);
+    (void)cuda_scratch(st, loss_scratch_bytes<T>(st, shape, true, true, n));
 }
 
 template <typename T>
@@ -380,6 +434,13 @@ template JkoLossValue jko_loss_cuda<float>(Context&, const IcnnShape&, const flo
                                            const Potential<float>&, const JkoLossOptions&, float*);
 template JkoLossValue jko_loss_cuda<double>(Context&, const IcnnShape&, const double*, const double*, std::int64_t,
                                             const Potential<double>&, const JkoLossOptions&, double*);
+template LossOnDevice enqueue_jko_loss_cuda<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t,
+                                                   const Potential<float>&, const JkoLossOptions&, float*);
+template LossOnDevice enqueue_jko_loss_cuda<double>(Context&, const IcnnShape&, const double*, const double*,
+                                                    std::int64_t, const Potential<double>&, const JkoLossOptions&,
+                                                    double*);
+template void reserve_jko_loss_cuda<float>(Context&, const IcnnShape&, std::int64_t);
+template void reserve_jko_loss_cuda<double>(Context&, const IcnnShape&, std::int64_t);
 template double identity_loss_cuda<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t, float*);
 template double identity_loss_cuda<double>(Context&, const IcnnShape&, const double*, const double*, std::int64_t,
                                            double*);

@@ -23,6 +23,25 @@ namespace detail {
 template <typename T>
 JkoLossValue jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
                            const Potential<T>& potential, const JkoLossOptions& options, T* dL_dparams);
+/// Where a loss queued on a device leaves its results (scratch memory of the context: valid until
+/// the next call that uses the context's scratch arena).
+struct LossOnDevice {
+    const double* sums = nullptr;                       ///< [3]: Σ ½‖y−x‖², Σ Φ(y), Σ log det H
+    const unsigned long long* first_failure = nullptr;  ///< lowest point whose Hessian failed, or ~0
+    const std::int32_t* status = nullptr;               ///< [n] per-point status (wgf/icnn_status.h)
+};
+/// jko_loss_cuda without its read-back: the loss and dL_dparams are queued on ctx's stream and
+/// nothing waits for them (no copy, no synchronisation; Φ through eval_unchecked). Non-finite
+/// results are the caller's to detect from the sums and the failure word.
+template <typename T>
+LossOnDevice enqueue_jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
+                                   const Potential<T>& potential, const JkoLossOptions& options, T* dL_dparams);
+/// Grows ctx's scratch arena to what the JKO loss of n points needs, so that later calls allocate
+/// nothing (growing synchronises the device).
+template <typename T>
+void reserve_jko_loss_cuda(Context& ctx, const IcnnShape& shape, std::int64_t n);
+/// The loss value from the sums [3] of n points (jko_loss's definition).
+JkoLossValue jko_loss_from_sums(const double* sums, std::int64_t n, const JkoLossOptions& options);
 /// identity_loss_host on ctx's device.
 template <typename T>
 double identity_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,

@@ -333,6 +333,48 @@ TEST_CASE("cuda built-in potentials match the host") {
     }
 }
 
+TEST_CASE("cuda JKO solver trains the maps the host trains (double: pools, carried pool, lr decay, tail average)") {
+    // The device step (src/cuda/train_step_cuda.cu) draws the same batches (the host's rows, uploaded
+    // once per step), runs the same loss and the same Adam + projection element rule, so the maps
+    // agree up to the summation order of the reductions (cuBLAS blocking, chunk sums): ~1e-16
+    // relative per gradient entry, carried through 2 × 12 Adam steps whose update m/(√v + ε) is
+    // scale-free, so a relative gradient error ε moves a parameter by ~lr·ε per step. Measured:
+    // 2.5e-16 at most (2e-17 of the largest parameter); 1e-12 of the largest leaves room for entries
+    // whose gradient is rounding noise (their direction is then arbitrary on either backend).
+    const QuadraticPotential<double> pot({1.2, 0.3, 0.3, 0.8}, {2.0, -1.5});
+    const Gaussian rho0(std::vector<double>{0.5, 0.0}, std::vector<double>{1.5, 0.2, 0.2, 0.7});
+    for (const bool carry : {false, true}) {
+        CAPTURE(carry);
+        JkoOptions opt;
+        opt.tau = 0.1;
+        opt.steps = 2;
+        opt.iterations = 12;
+        opt.batch = 32;
+        opt.pool_size = 80;  // 12 batches of 32 = 4.8 epochs: reshuffles inside the step
+        opt.carry_pool = carry;
+        opt.lr = 1e-2;
+        opt.lr_end_ratio = 0.5;
+        opt.average_tail = carry ? 0.5 : 0.0;
+        opt.init = JkoInit::Identity;
+        opt.seed = 3;
+        const IcnnShape shape = IcnnShape::uniform(2, 8, 2, 2);
+        Context host(Backend::Host, 1), dev(Backend::Cuda);
+        std::vector<JkoStepReport> rh, rd;
+        Flow<double> fh(rho0), fd(rho0);
+        JkoSolver<double>(host, shape, pot, opt).run(fh, [&](const JkoStepReport& r) { rh.push_back(r); });
+        JkoSolver<double>(dev, shape, pot, opt).run(fd, [&](const JkoStepReport& r) { rd.push_back(r); });
+        REQUIRE(fd.steps() == 2);
+        for (int k = 0; k < 2; ++k) {
+            CAPTURE(k);
+            const auto& ph = fh.map(k).params();
+            const double scale = max_abs(ph);
+            expect_allclose(fd.map(k).params(), ph, 0.0, 1e-12 * scale, "map parameters");
+            CHECK(rd[k].loss_first == doctest::Approx(rh[k].loss_first).epsilon(1e-12));
+            CHECK(rd[k].loss_last == doctest::Approx(rh[k].loss_last).epsilon(1e-9));
+        }
+    }
+}
+
 TEST_CASE("cuda JKO solver reproduces the OU marginal (D=2, t=0.3), as the host test") {
     const SmallOu ou;
     Context dev(Backend::Cuda);

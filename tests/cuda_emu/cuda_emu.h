@@ -11,7 +11,9 @@
 // The CUDA runtime, cuBLAS and cuSOLVER entry points are implemented on the host in
 // cuda_emu_runtime.cpp ("device" memory is host memory; streams are synchronous). What this
 // checks: index math, library-call arguments, operation order, workspace layout, host/device
-// contracts. What it cannot check: races between real GPU threads, performance.
+// contracts, and what each call costs in launches, library calls, copies and synchronisations
+// (wgf_emu::counters(), for the budget test). What it cannot check: races between real GPU threads,
+// performance.
 #pragma once
 
 #include <cublas_v2.h>
@@ -27,6 +29,30 @@
 #define __shared__ static
 
 namespace wgf_emu {
+
+/// What the device code asked of the runtime since the process started. Copies are counted by
+/// direction (a host<->device copy is a round trip on a GPU; a device-to-device one is not).
+struct Counters {
+    long long kernel_launches = 0;  ///< WGF_LAUNCH_KERNEL / WGF_LAUNCH_KERNEL_COOP
+    long long library_calls = 0;    ///< cuBLAS and cuSOLVER calls (each one or more launches on a GPU)
+    long long copies_host_to_device = 0, copies_device_to_host = 0, copies_device_to_device = 0;
+    long long memsets = 0;
+    long long synchronizations = 0;  ///< cudaStreamSynchronize, cudaDeviceSynchronize
+    long long allocations = 0;       ///< cudaMalloc and cudaFree (each may synchronise on a GPU)
+};
+Counters counters();
+inline Counters operator-(const Counters& a, const Counters& b) {
+    Counters d;
+    d.kernel_launches = a.kernel_launches - b.kernel_launches;
+    d.library_calls = a.library_calls - b.library_calls;
+    d.copies_host_to_device = a.copies_host_to_device - b.copies_host_to_device;
+    d.copies_device_to_host = a.copies_device_to_host - b.copies_device_to_host;
+    d.copies_device_to_device = a.copies_device_to_device - b.copies_device_to_device;
+    d.memsets = a.memsets - b.memsets;
+    d.synchronizations = a.synchronizations - b.synchronizations;
+    d.allocations = a.allocations - b.allocations;
+    return d;
+}
 
 struct Index3 {
     unsigned x = 0, y = 0, z = 0;

