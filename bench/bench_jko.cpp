@@ -11,9 +11,15 @@
 //                     D = 12 at W = 256…1024, D = 32 and 64 at W = 1024) with its potential (10 unit
 //                     Gaussians, centres in [−5, 5]^D) and points from ρ⁰ = N(0, 16 I), whose large
 //                     inputs reach the softplus tails (denormals in float without FlushDenormals).
+//   BM_jko_step: a whole JKO step of 50 iterations through JkoSolver (what a flow runs: on CUDA the
+//                step's inputs uploaded once, the iterations replayed from a CUDA graph with
+//                graphs = 1 or launched one by one with graphs = 0 (WGF_CUDA_GRAPHS), the losses read
+//                back once), iterations/s and points/s per training iteration, the step's set-up
+//                (pool of 16 N points from ρ⁰, identity initialisation) included.
 // Arguments {D, W, N}; quadratic (OU) potential unless said; L = 2, r = 5.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <vector>
 
 #include "wgf/wgf.h"
@@ -192,6 +198,47 @@ void inverse(benchmark::State& state, Backend backend) {
     state.SetLabel(ctx.describe());
 }
 
+void step_shapes(benchmark::internal::Benchmark* b) {
+    for (const auto& s : std::vector<std::vector<std::int64_t>>{{2, 64, 1024}, {12, 64, 1024}, {12, 256, 512}})
+        for (std::int64_t graphs : {0, 1}) {
+            std::vector<std::int64_t> args = s;
+            args.push_back(graphs);
+            b->Args(args);
+        }
+    b->ArgNames({"D", "W", "N", "graphs"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+template <typename T>
+void jko_step(benchmark::State& state, Backend backend) {
+    if (skip_without_device(state, backend)) return;
+    Setup<T> s(state);
+    const int D = s.shape.dim;
+    const bool graphs = state.range(3) != 0;
+    setenv("WGF_CUDA_GRAPHS", graphs ? "1" : "0", 1);
+    Context ctx(backend);
+    JkoOptions opt;
+    opt.tau = 0.05;
+    opt.steps = 1;
+    opt.iterations = 50;
+    opt.batch = state.range(2);
+    opt.init = JkoInit::Identity;
+    opt.seed = 9;
+    std::vector<double> eye(static_cast<std::size_t>(D * D), 0.0);
+    for (int i = 0; i < D; ++i) eye[static_cast<std::size_t>(i * D + i)] = 1.0;
+    const Gaussian rho0(std::vector<double>(static_cast<std::size_t>(D), 0.0), eye);
+    JkoSolver<T> solver(ctx, s.shape, *s.pot, opt);
+    for (auto _ : state) {
+        Flow<T> flow(rho0);
+        solver.run(flow);
+        benchmark::DoNotOptimize(flow.map(0).data());
+    }
+    unsetenv("WGF_CUDA_GRAPHS");
+    const double iterations = static_cast<double>(state.iterations()) * opt.iterations;
+    state.counters["iterations_per_s"] = benchmark::Counter(iterations, benchmark::Counter::kIsRate);
+    state.counters["points_per_s"] = benchmark::Counter(iterations * state.range(2), benchmark::Counter::kIsRate);
+    state.SetLabel(ctx.describe());
+}
+
 #define WGF_BACKEND_PAIR(name)                                                 \
     template <typename T>                                                      \
     void BM_##name##_host(benchmark::State& state) { name<T>(state, Backend::Host); } \
@@ -202,6 +249,7 @@ WGF_BACKEND_PAIR(jko_iteration_convergence)
 WGF_BACKEND_PAIR(identity_iteration)
 WGF_BACKEND_PAIR(push)
 WGF_BACKEND_PAIR(inverse)
+WGF_BACKEND_PAIR(jko_step)
 #undef WGF_BACKEND_PAIR
 
 BENCHMARK_TEMPLATE(BM_jko_iteration_host, float)->Apply(shapes);
@@ -217,6 +265,7 @@ BENCHMARK_TEMPLATE(BM_jko_iteration_convergence_cuda, float)->Apply(convergence_
 BENCHMARK_TEMPLATE(BM_identity_iteration_cuda, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_push_cuda, float)->Apply(shapes);
 BENCHMARK_TEMPLATE(BM_inverse_cuda, float)->Apply(shapes);
+BENCHMARK_TEMPLATE(BM_jko_step_cuda, float)->Apply(step_shapes);
 
 }  // namespace
 

@@ -12,8 +12,9 @@
 #                                             # deletes the object files (size limit of the carry)
 #   There (carry build/gpu along):
 #     tools/gpu-check.sh                      # nvidia-smi -L, ctest -L cuda (must pass, not skip),
-#                                             # bench_icnn and bench_jko --benchmark_filter=cuda,
-#                                             # markdown tables
+#                                             # bench_icnn and bench_jko --benchmark_filter=cuda
+#                                             # (BM_jko_step_cuda: whole solver steps, CUDA graphs
+#                                             # on and off), markdown tables
 #     tools/gpu-check.sh --sanitize           # instead of the benchmarks and OU runs: the two CUDA
 #                                             # test binaries under compute-sanitizer memcheck and
 #                                             # racecheck (issue "Trust"; ≤ 4 × 120 s)

@@ -3,7 +3,9 @@
 // (jko_loss_cuda.cu), queued without its read-back; Adam's element rule is wgf/detail/adam_update.h,
 // as on the host.
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "context_access.h"
 #include "cuda/cuda_check.h"
@@ -45,18 +47,24 @@ private:
     E* m_p;
 };
 
-/// out[b][d] = pool[rows[b]][d] for the batch of `count` = N·D entries.
+// The iteration number lives on the device (`iteration`, one int): the gather reads it, the status
+// kernel reads it and advances it, and Adam reads the advanced value, so the kernels of every
+// iteration have the same arguments and one captured iteration (a CUDA graph) replays them all.
+
+/// out[b][d] = pool[rows[it][b]][d] for the batch of N points (`count` = N·D entries), it = *iteration.
 template <typename T>
-__global__ void gather_rows_kernel(std::int64_t count, int D, const std::int64_t* __restrict__ rows,
-                                   const T* __restrict__ pool, T* __restrict__ out) {
-    WGF_GRID_STRIDE(i, count) out[i] = pool[rows[i / D] * D + i % D];
+__global__ void gather_rows_kernel(std::int64_t count, int D, std::int64_t N, const int* __restrict__ iteration,
+                                   const std::int64_t* __restrict__ rows, const T* __restrict__ pool,
+                                   T* __restrict__ out) {
+    const std::int64_t* r = rows + std::int64_t(*iteration) * N;
+    WGF_GRID_STRIDE(i, count) out[i] = pool[r[i / D] * D + i % D];
 }
 
-/// After the loss of iteration `it`: records its sums, counts the gradient's NaN/Inf entries, and
-/// (no earlier failure) sets the status if the Hessian failed, the sums or the gradient are not
-/// finite. One block of kSumThreads threads.
+/// After the loss of iteration it = *iteration: records its sums, counts the gradient's NaN/Inf
+/// entries, and (no earlier failure) sets the status if the Hessian failed, the sums or the
+/// gradient are not finite; then *iteration = it + 1. One block of kSumThreads threads.
 template <typename T>
-__global__ void iteration_status_kernel(int it, std::int64_t P, const double* __restrict__ sums,
+__global__ void iteration_status_kernel(int* iteration, std::int64_t P, const double* __restrict__ sums,
                                         const unsigned long long* __restrict__ first_failure,
                                         const std::int32_t* __restrict__ point_status, const T* __restrict__ grad,
                                         double* __restrict__ record, StepStatus* status) {
@@ -70,6 +78,8 @@ __global__ void iteration_status_kernel(int it, std::int64_t P, const double* __
         __syncthreads();
     }
     if (threadIdx.x != 0) return;
+    const int it = *iteration;
+    *iteration = it + 1;
     for (int k = 0; k < 3; ++k) record[3 * it + k] = sums[k];
     if (status->failed_iteration != kNoFailure) return;
     int reason = 0;
@@ -88,24 +98,73 @@ __global__ void iteration_status_kernel(int it, std::int64_t P, const double* __
     status->failed_iteration = static_cast<unsigned long long>(it);
 }
 
-/// Adam (adam_update), then the convexity projection where clamp[i] (icnn_project), then
-/// param_sum += θ when param_sum is given; nothing once the step has failed (the parameters stay
-/// those the failing iteration started from).
+/// Adam (adam_update) of iteration it = *iteration − 1, then the convexity projection where
+/// clamp[i] (icnn_project), then param_sum += θ when it ≥ average_from (param_sum given); nothing
+/// once the step has failed (the parameters stay those the failing iteration started from).
 template <typename T>
-__global__ void adam_project_kernel(std::int64_t count, const AdamScalars<T>* __restrict__ scalars, int it,
-                                    T* __restrict__ params, const T* __restrict__ grad, T* __restrict__ m,
-                                    T* __restrict__ v, const unsigned char* __restrict__ clamp,
-                                    double* __restrict__ param_sum, const StepStatus* status) {
+__global__ void adam_project_kernel(std::int64_t count, const AdamScalars<T>* __restrict__ scalars,
+                                    const int* __restrict__ iteration, T* __restrict__ params,
+                                    const T* __restrict__ grad, T* __restrict__ m, T* __restrict__ v,
+                                    const unsigned char* __restrict__ clamp, double* __restrict__ param_sum,
+                                    int average_from, const StepStatus* status) {
     if (status->failed_iteration != kNoFailure) return;
+    const int it = *iteration - 1;
     const AdamScalars<T> k = scalars[it];
+    double* sum = param_sum != nullptr && it >= average_from ? param_sum : nullptr;
     WGF_GRID_STRIDE(i, count) {
         T p = params[i];
         adam_update(k, p, grad[i], m[i], v[i]);
         if (clamp[i] && p < T(0)) p = T(0);
         params[i] = p;
-        if (param_sum != nullptr) param_sum[i] += static_cast<double>(p);
+        if (sum != nullptr) sum[i] += static_cast<double>(p);
     }
 }
+
+/// Whether the step's iterations can be captured into a CUDA graph: Φ must run on the device with
+/// no synchronisation or host copy (the built-in device potentials), and WGF_CUDA_GRAPHS=0 is not
+/// set (the fallback, for comparison and debugging).
+template <typename T>
+bool graph_capturable(const Potential<T>& potential) {
+    const char* env = std::getenv("WGF_CUDA_GRAPHS");
+    if (env != nullptr && std::string(env) == "0") return false;
+    if (dynamic_cast<const QuadraticPotential<T>*>(&potential) != nullptr) return true;
+    const auto* mixture = dynamic_cast<const GaussianMixturePotential<T>*>(&potential);
+    return mixture != nullptr && mixture->dim() <= kMixtureMaxDim;
+}
+
+/// An instantiated graph of one captured iteration, destroyed with the object.
+class IterationGraph {
+public:
+    IterationGraph() = default;
+    ~IterationGraph() {
+        if (m_exec != nullptr) (void)cudaGraphExecDestroy(m_exec);
+        if (m_graph != nullptr) (void)cudaGraphDestroy(m_graph);
+    }
+    IterationGraph(const IterationGraph&) = delete;
+    IterationGraph& operator=(const IterationGraph&) = delete;
+    /// Captures what enqueue() queues on `stream` (nothing runs) and instantiates it. A capture
+    /// that fails is closed before the error propagates.
+    template <typename Enqueue>
+    void capture(cudaStream_t stream, Enqueue&& enqueue) {
+        WGF_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+        try {
+            enqueue();
+        } catch (...) {
+            cudaGraph_t partial = nullptr;
+            (void)cudaStreamEndCapture(stream, &partial);
+            if (partial != nullptr) (void)cudaGraphDestroy(partial);
+            (void)cudaGetLastError();
+            throw;
+        }
+        WGF_CUDA_CHECK(cudaStreamEndCapture(stream, &m_graph));
+        WGF_CUDA_CHECK(cudaGraphInstantiate(&m_exec, m_graph, 0));
+    }
+    void launch(cudaStream_t stream) { WGF_CUDA_CHECK(cudaGraphLaunch(m_exec, stream)); }
+
+private:
+    cudaGraph_t m_graph = nullptr;
+    cudaGraphExec_t m_exec = nullptr;
+};
 
 void upload(const void* host, void* device, std::size_t bytes, cudaStream_t stream) {
     if (bytes > 0) WGF_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream));
@@ -139,6 +198,7 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     }
     std::fill(clamp.begin() + static_cast<std::ptrdiff_t>(layout.c), clamp.end(), 1);
     const StepStatus status0{kNoFailure, -1, 0, 0, 0};
+    const int iteration0 = 0;
     const bool averaging = plan.average_from >= 0 && plan.average_from < iters;
 
     DeviceArray<T> d_pool(static_cast<std::size_t>(plan.pool_n * D)), d_batch(static_cast<std::size_t>(N * D));
@@ -148,31 +208,43 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     DeviceArray<unsigned char> d_clamp(P);
     DeviceArray<double> d_record(3 * static_cast<std::size_t>(iters)), d_sum(averaging ? P : 0);
     DeviceArray<StepStatus> d_status(1);
+    DeviceArray<int> d_iteration(1);
     upload(plan.pool, d_pool.get(), sizeof(T) * plan.pool_n * D, stream);
     upload(plan.rows, d_rows.get(), sizeof(std::int64_t) * iters * N, stream);
     upload(scalars.data(), d_scalars.get(), sizeof(AdamScalars<T>) * scalars.size(), stream);
     upload(params, d_params.get(), sizeof(T) * P, stream);
     upload(clamp.data(), d_clamp.get(), clamp.size(), stream);
     upload(&status0, d_status.get(), sizeof status0, stream);
+    upload(&iteration0, d_iteration.get(), sizeof iteration0, stream);
     WGF_CUDA_CHECK(cudaMemsetAsync(d_moments.get(), 0, sizeof(T) * 2 * P, stream));
     if (averaging) WGF_CUDA_CHECK(cudaMemsetAsync(d_sum.get(), 0, sizeof(double) * P, stream));
     reserve_jko_loss_cuda<T>(ctx, shape, N);  // the scratch arena never grows inside the loop
 
     // ---- the iterations: no copy, no synchronisation ---------------------------------------------------------
-    for (int it = 0; it < iters; ++it) {
+    const auto enqueue_iteration = [&] {
         WGF_LAUNCH_KERNEL(grid_for(N * D), kThreads, stream, gather_rows_kernel<T>)(
-            N * D, static_cast<int>(D), d_rows.get() + std::int64_t(it) * N, d_pool.get(), d_batch.get());
+            N * D, static_cast<int>(D), N, d_iteration.get(), d_rows.get(), d_pool.get(), d_batch.get());
         WGF_LAUNCH_CHECK(stream);
         const LossOnDevice loss =
             enqueue_jko_loss_cuda<T>(ctx, shape, d_params.get(), d_batch.get(), N, potential, options, d_grad.get());
         WGF_LAUNCH_KERNEL_COOP(1, kSumThreads, stream, iteration_status_kernel<T>)(
-            it, P, loss.sums, loss.first_failure, loss.status, d_grad.get(), d_record.get(), d_status.get());
+            d_iteration.get(), P, loss.sums, loss.first_failure, loss.status, d_grad.get(), d_record.get(),
+            d_status.get());
         WGF_LAUNCH_CHECK(stream);
-        double* sum = averaging && it >= plan.average_from ? d_sum.get() : nullptr;
         WGF_LAUNCH_KERNEL(grid_for(P), kThreads, stream, adam_project_kernel<T>)(
-            P, d_scalars.get(), it, d_params.get(), d_grad.get(), d_moments.get(), d_moments.get() + P, d_clamp.get(),
-            sum, d_status.get());
+            P, d_scalars.get(), d_iteration.get(), d_params.get(), d_grad.get(), d_moments.get(), d_moments.get() + P,
+            d_clamp.get(), averaging ? d_sum.get() : nullptr, plan.average_from, d_status.get());
         WGF_LAUNCH_CHECK(stream);
+    };
+    // The first iteration runs as it is queued (first uses: Φ's parameters uploaded, library state
+    // set up); the others replay a graph of one captured iteration when Φ allows it.
+    enqueue_iteration();
+    if (iters > 1 && graph_capturable(potential)) {
+        IterationGraph graph;
+        graph.capture(stream, enqueue_iteration);
+        for (int it = 1; it < iters; ++it) graph.launch(stream);
+    } else {
+        for (int it = 1; it < iters; ++it) enqueue_iteration();
     }
 
     // ---- one read-back at the end of the step -----------------------------------------------------------------

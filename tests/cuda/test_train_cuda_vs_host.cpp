@@ -2,7 +2,8 @@
 // checked against finite differences in tests/host/test_icnn_backward_fd.cpp): the JKO and identity
 // losses and their parameter gradients (every layer count and rank of the FD grid, both potentials,
 // chunked batches), the NotPositiveDefinite contract, Adam, the convexity projection, the built-in
-// potentials, and a short JKO run on the device against the closed-form OU marginal.
+// potentials, the solver's device step (train_step_cuda.cu, CUDA graph replay) against the host
+// loop, and a short JKO run on the device against the closed-form OU marginal.
 // Own main(): without a CUDA device it exits 77, which CTest reports as skipped.
 //
 // Tolerances. double: the device sums the same terms in another order (cuBLAS blocking, chunk

@@ -9,7 +9,8 @@
 //   WGF_LAUNCH_KERNEL_COOP(…)(args)          each block's threads as std::threads (warp shuffles,
 //                                            __syncthreads work as on a GPU)
 // The CUDA runtime, cuBLAS and cuSOLVER entry points are implemented on the host in
-// cuda_emu_runtime.cpp ("device" memory is host memory; streams are synchronous). What this
+// cuda_emu_runtime.cpp ("device" memory is host memory; streams are synchronous; a stream capture
+// records the queued work as closures that cudaGraphLaunch replays). What this
 // checks: index math, library-call arguments, operation order, workspace layout, host/device
 // contracts, and what each call costs in launches, library calls, copies and synchronisations
 // (wgf_emu::counters(), for the budget test). What it cannot check: races between real GPU threads,
@@ -39,6 +40,8 @@ struct Counters {
     long long memsets = 0;
     long long synchronizations = 0;  ///< cudaStreamSynchronize, cudaDeviceSynchronize
     long long allocations = 0;       ///< cudaMalloc and cudaFree (each may synchronise on a GPU)
+    long long graph_launches = 0;    ///< cudaGraphLaunch (its operations are not counted above)
+    long long captured_operations = 0;  ///< launches, library calls, memsets and copies recorded by a capture
 };
 Counters counters();
 inline Counters operator-(const Counters& a, const Counters& b) {
@@ -51,6 +54,8 @@ inline Counters operator-(const Counters& a, const Counters& b) {
     d.memsets = a.memsets - b.memsets;
     d.synchronizations = a.synchronizations - b.synchronizations;
     d.allocations = a.allocations - b.allocations;
+    d.graph_launches = a.graph_launches - b.graph_launches;
+    d.captured_operations = a.captured_operations - b.captured_operations;
     return d;
 }
 

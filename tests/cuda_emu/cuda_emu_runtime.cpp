@@ -30,6 +30,45 @@ void count(long long Counters::*field) {
     ++(g_counters.*field);
 }
 
+// Stream capture (one emulated stream, so a capture takes all queued work): while it is open, work
+// is recorded as closures instead of run; what a graph cannot contain (a synchronisation, a copy to
+// or from the host, an allocation) invalidates it, and cudaStreamEndCapture then fails, as on a GPU.
+namespace {
+struct Capture {
+    std::vector<std::function<void()>> ops;
+    bool invalid = false;
+};
+Capture* g_capture = nullptr;
+}  // namespace
+
+/// Runs op now (counted in `field`), or records it in the open capture.
+void enqueue(long long Counters::*field, std::function<void()> op) {
+    if (g_capture != nullptr) {
+        count(&Counters::captured_operations);
+        g_capture->ops.push_back(std::move(op));
+        return;
+    }
+    count(field);
+    op();
+}
+/// For an operation a capture cannot contain: true (and the capture invalidated) while one is open.
+bool refused_by_capture() {
+    if (g_capture == nullptr) return false;
+    g_capture->invalid = true;
+    return true;
+}
+bool capture_open() { return g_capture != nullptr; }
+void begin_capture() { g_capture = new Capture; }
+/// Closes the capture; its operations, or false when it was invalidated.
+bool end_capture(std::vector<std::function<void()>>& ops) {
+    Capture* c = g_capture;
+    g_capture = nullptr;
+    const bool ok = c != nullptr && !c->invalid;
+    if (ok) ops = std::move(c->ops);
+    delete c;
+    return ok;
+}
+
 namespace {
 
 void set_index(dim3 grid, dim3 block, unsigned b, unsigned t) {
@@ -97,9 +136,8 @@ void run_cooperative_block(dim3 grid, dim3 block, unsigned b, const std::functio
 
 }  // namespace
 
-void run_launch(dim3 grid, dim3 block, bool cooperative, const std::function<void()>& body) {
-    count(&Counters::kernel_launches);
-    if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1) std::abort();  // wgf launches are 1-D
+namespace {
+void execute_launch(dim3 grid, dim3 block, bool cooperative, const std::function<void()>& body) {
     for (unsigned b = 0; b < grid.x; ++b) {
         if (cooperative) {
             run_cooperative_block(grid, block, b, body);
@@ -110,6 +148,12 @@ void run_launch(dim3 grid, dim3 block, bool cooperative, const std::function<voi
             body();
         }
     }
+}
+}  // namespace
+
+void run_launch(dim3 grid, dim3 block, bool cooperative, const std::function<void()>& body) {
+    if (grid.y != 1 || grid.z != 1 || block.y != 1 || block.z != 1) std::abort();  // wgf launches are 1-D
+    enqueue(&Counters::kernel_launches, [grid, block, cooperative, body] { execute_launch(grid, block, cooperative, body); });
 }
 
 void sync_block() { yield_to_scheduler(); }
@@ -141,10 +185,19 @@ unsigned long long atomic_min(unsigned long long* a, unsigned long long v) {
 }  // namespace wgf_emu
 
 // ---- CUDA runtime ----------------------------------------------------------------------------------
+struct CUgraph_st {
+    std::vector<std::function<void()>> ops;
+};
+struct CUgraphExec_st {
+    std::vector<std::function<void()>> ops;
+};
+
 namespace {
 int g_device = 0;
 using wgf_emu::count;
 using wgf_emu::Counters;
+using wgf_emu::enqueue;
+using wgf_emu::refused_by_capture;
 void count_copy(cudaMemcpyKind kind) {
     switch (kind) {
         case cudaMemcpyHostToDevice: count(&Counters::copies_host_to_device); break;
@@ -176,6 +229,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
     return cudaSuccess;
 }
 cudaError_t cudaMalloc(void** p, size_t bytes) {
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;
     count(&Counters::allocations);
     *p = std::aligned_alloc(256, std::max<size_t>(256, (bytes + 255) / 256 * 256));
     if (*p == nullptr) return cudaErrorMemoryAllocation;
@@ -183,24 +237,32 @@ cudaError_t cudaMalloc(void** p, size_t bytes) {
     return cudaSuccess;
 }
 cudaError_t cudaFree(void* p) {
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;
     count(&Counters::allocations);
     std::free(p);
     return cudaSuccess;
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;
     count_copy(kind);
     count(&Counters::synchronizations);  // cudaMemcpy returns when the copy is done
     if (bytes) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+    if (kind == cudaMemcpyDeviceToDevice) {
+        enqueue(&Counters::copies_device_to_device, [=] {
+            if (bytes) std::memmove(dst, src, bytes);
+        });
+        return cudaSuccess;
+    }
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;  // the host's memory is no graph node here
     count_copy(kind);
     if (bytes) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
-    count(&Counters::memsets);
-    std::memset(dst, value, bytes);
+    enqueue(&Counters::memsets, [=] { std::memset(dst, value, bytes); });
     return cudaSuccess;
 }
 cudaError_t cudaStreamCreate(cudaStream_t* s) {
@@ -210,11 +272,44 @@ cudaError_t cudaStreamCreate(cudaStream_t* s) {
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned) { return cudaStreamCreate(s); }
 cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;
     count(&Counters::synchronizations);
     return cudaSuccess;
 }
 cudaError_t cudaDeviceSynchronize() {
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;
     count(&Counters::synchronizations);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamBeginCapture(cudaStream_t, cudaStreamCaptureMode) {
+    if (wgf_emu::capture_open()) return cudaErrorIllegalState;
+    wgf_emu::begin_capture();
+    return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t, cudaGraph_t* graph) {
+    if (!wgf_emu::capture_open()) return cudaErrorIllegalState;
+    *graph = nullptr;
+    std::vector<std::function<void()>> ops;
+    if (!wgf_emu::end_capture(ops)) return cudaErrorStreamCaptureInvalidated;
+    *graph = new CUgraph_st{std::move(ops)};
+    return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+    *exec = new CUgraphExec_st{graph->ops};
+    return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t) {
+    if (refused_by_capture()) return cudaErrorStreamCaptureUnsupported;
+    count(&Counters::graph_launches);
+    for (const auto& op : exec->ops) op();
+    return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+    delete exec;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+    delete graph;
     return cudaSuccess;
 }
 cudaError_t cudaGetLastError() { return cudaSuccess; }
@@ -256,31 +351,35 @@ const char* cublasGetStatusString(cublasStatus_t) { return "emulated cuBLAS stat
 cublasStatus_t cublasSgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                               const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
                               float* C, int ldc) {
-    count(&Counters::library_calls);
-    gemm_ref(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    const auto a = *alpha, b = *beta;  // host pointer mode: read at the call, as cuBLAS does
+    enqueue(&Counters::library_calls, [=] { gemm_ref(ta, tb, m, n, k, a, A, lda, B, ldb, b, C, ldc); });
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDgemm_v2(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                               const double* alpha, const double* A, int lda, const double* B, int ldb,
                               const double* beta, double* C, int ldc) {
-    count(&Counters::library_calls);
-    gemm_ref(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+    const auto a = *alpha, b = *beta;  // host pointer mode: read at the call, as cuBLAS does
+    enqueue(&Counters::library_calls, [=] { gemm_ref(ta, tb, m, n, k, a, A, lda, B, ldb, b, C, ldc); });
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                          int k, const float* alpha, const float* A, int lda, long long sa,
                                          const float* B, int ldb, long long sb, const float* beta, float* C, int ldc,
                                          long long sc, int batch) {
-    count(&Counters::library_calls);
-    for (int i = 0; i < batch; ++i) gemm_ref(ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb, *beta, C + i * sc, ldc);
+    const auto a = *alpha, b = *beta;
+    enqueue(&Counters::library_calls, [=] {
+        for (int i = 0; i < batch; ++i) gemm_ref(ta, tb, m, n, k, a, A + i * sa, lda, B + i * sb, ldb, b, C + i * sc, ldc);
+    });
     return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDgemmStridedBatched(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                                          int k, const double* alpha, const double* A, int lda, long long sa,
                                          const double* B, int ldb, long long sb, const double* beta, double* C,
                                          int ldc, long long sc, int batch) {
-    count(&Counters::library_calls);
-    for (int i = 0; i < batch; ++i) gemm_ref(ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb, *beta, C + i * sc, ldc);
+    const auto a = *alpha, b = *beta;
+    enqueue(&Counters::library_calls, [=] {
+        for (int i = 0; i < batch; ++i) gemm_ref(ta, tb, m, n, k, a, A + i * sa, lda, B + i * sb, ldb, b, C + i * sc, ldc);
+    });
     return CUBLAS_STATUS_SUCCESS;
 }
 }  // extern "C"
@@ -323,13 +422,19 @@ void potrf_lower(int n, T* a, int lda, int* info) {  // column-major lower Chole
 extern "C" {
 cublasStatus_t cublasSgeam(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, const float* alpha,
                            const float* A, int lda, const float* beta, const float* B, int ldb, float* C, int ldc) {
-    count(&Counters::library_calls);
-    return geam_ref(ta, tb, m, n, *alpha, A, lda, *beta, B, ldb, C, ldc);
+    if ((C == A && (ta != CUBLAS_OP_N || lda != ldc)) || (C == B && (tb != CUBLAS_OP_N || ldb != ldc)))
+        return CUBLAS_STATUS_INVALID_VALUE;  // in place only as cuBLAS allows it (geam_ref)
+    const auto a = *alpha, b = *beta;
+    enqueue(&Counters::library_calls, [=] { (void)geam_ref(ta, tb, m, n, a, A, lda, b, B, ldb, C, ldc); });
+    return CUBLAS_STATUS_SUCCESS;
 }
 cublasStatus_t cublasDgeam(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, const double* alpha,
                            const double* A, int lda, const double* beta, const double* B, int ldb, double* C, int ldc) {
-    count(&Counters::library_calls);
-    return geam_ref(ta, tb, m, n, *alpha, A, lda, *beta, B, ldb, C, ldc);
+    if ((C == A && (ta != CUBLAS_OP_N || lda != ldc)) || (C == B && (tb != CUBLAS_OP_N || ldb != ldc)))
+        return CUBLAS_STATUS_INVALID_VALUE;  // in place only as cuBLAS allows it (geam_ref)
+    const auto a = *alpha, b = *beta;
+    enqueue(&Counters::library_calls, [=] { (void)geam_ref(ta, tb, m, n, a, A, lda, b, B, ldb, C, ldc); });
+    return CUBLAS_STATUS_SUCCESS;
 }
 
 // ---- cuSOLVER ----------------------------------------------------------------------------------------
@@ -341,16 +446,18 @@ cusolverStatus_t cusolverDnDestroy(cusolverDnHandle_t) { return CUSOLVER_STATUS_
 cusolverStatus_t cusolverDnSetStream(cusolverDnHandle_t, cudaStream_t) { return CUSOLVER_STATUS_SUCCESS; }
 cusolverStatus_t cusolverDnSpotrfBatched(cusolverDnHandle_t, cublasFillMode_t uplo, int n, float* A[], int lda,
                                          int* info, int batch) {
-    count(&Counters::library_calls);
     if (uplo != CUBLAS_FILL_MODE_LOWER) return CUSOLVER_STATUS_NOT_SUPPORTED;
-    for (int i = 0; i < batch; ++i) potrf_lower(n, A[i], lda, info + i);
+    enqueue(&Counters::library_calls, [=] {
+        for (int i = 0; i < batch; ++i) potrf_lower(n, A[i], lda, info + i);
+    });
     return CUSOLVER_STATUS_SUCCESS;
 }
 cusolverStatus_t cusolverDnDpotrfBatched(cusolverDnHandle_t, cublasFillMode_t uplo, int n, double* A[], int lda,
                                          int* info, int batch) {
-    count(&Counters::library_calls);
     if (uplo != CUBLAS_FILL_MODE_LOWER) return CUSOLVER_STATUS_NOT_SUPPORTED;
-    for (int i = 0; i < batch; ++i) potrf_lower(n, A[i], lda, info + i);
+    enqueue(&Counters::library_calls, [=] {
+        for (int i = 0; i < batch; ++i) potrf_lower(n, A[i], lda, info + i);
+    });
     return CUSOLVER_STATUS_SUCCESS;
 }
 }  // extern "C"
