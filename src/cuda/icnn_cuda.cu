@@ -129,7 +129,8 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
         gemm(cb, kT, kN, W, P, D, T(1), B, D, xc, D, T(0), ws.BX, W);                 // B_l X
         if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C, Wp, ws.Z[l - 1], Wp, T(0), ws.U, W);  // C_l Z_{l−1}
         WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * P), kThreads, stream, quad_forward_kernel<T>)(
-            l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l], nullptr);
+            l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l], nullptr, D, nullptr, nullptr,
+            nullptr);
         WGF_LAUNCH_CHECK(stream);
         if (!req.hess) continue;
         if (l > 0) gemm(cb, kT, kN, W, PD, Wp, T(1), C, Wp, ws.J, Wp, T(0), ws.K[l], W);  // C_l J_{l−1}

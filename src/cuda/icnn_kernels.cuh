@@ -40,12 +40,14 @@ inline unsigned grid_for(std::int64_t count, int threads = kThreads) {
          i += std::int64_t(gridDim.x) * blockDim.x)
 
 /// u = [C Z_{l−1}] + q_l(x), then z, σ', σ'' and (S3 not null) σ''' (layer 0 is linear: 1, 0, 0).
+/// With DQ not null also ∇q_l [W × P·D] (quad_jacobian_forward; A [D][r][W], B [W][D] as stored).
 /// Thread ↔ (unit j, point p). U holds C_l Z_{l−1} on entry (ignored on layer 0) and u on exit;
 /// S is the projections, BX = B_l X.
 template <typename T>
 __global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __restrict__ S,
                                     const T* __restrict__ BX, const T* __restrict__ b, T* __restrict__ U,
-                                    T* __restrict__ Z, T* __restrict__ S1, T* __restrict__ S2, T* __restrict__ S3) {
+                                    T* __restrict__ Z, T* __restrict__ S1, T* __restrict__ S2, T* __restrict__ S3,
+                                    int D, const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ DQ) {
     const std::int64_t count = std::int64_t(W) * P;
     WGF_GRID_STRIDE(idx, count) {
         const int j = static_cast<int>(idx % W);
@@ -59,6 +61,10 @@ __global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __r
         S1[idx] = s1;
         S2[idx] = s2;
         if (S3 != nullptr) S3[idx] = layer == 0 ? T(0) : softplus_derivs(u).s3;
+        if (DQ == nullptr) continue;
+        for (int d = 0; d < D; ++d)  // ∇q_l(j, p·D + d): consecutive j, consecutive addresses
+            DQ[(p * D + d) * W + j] =
+                quad_jacobian(S + p * r * W + j, W, A + std::int64_t(d) * r * W + j, W, r, B[j * D + d]);
     }
 }
 

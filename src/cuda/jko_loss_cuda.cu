@@ -37,11 +37,12 @@ struct TrainWorkspace {
     std::vector<T*> S, U, Z, S1, S2, S3, G, Delta, E, DQ, K, J, Pm;
     // adjoints, per layer
     std::vector<T*> Sbar, Ubar, Gbar, Deltabar, DQbar, Kbar;
+    std::vector<T*> MA;  // per layer: H̄ Gᵀ [D² × W]
     char* adjoint_begin = nullptr;
     std::size_t adjoint_bytes = 0;
     // shared temporaries
     T *BX = nullptr, *M = nullptr, *Jbar = nullptr, *Zbar = nullptr, *Y = nullptr, *Ybar = nullptr, *phi = nullptr,
-      *dphi = nullptr, *H = nullptr, *F = nullptr, *logdet = nullptr, *Hbar = nullptr, *work = nullptr, *MA = nullptr,
+      *dphi = nullptr, *H = nullptr, *F = nullptr, *logdet = nullptr, *Hbar = nullptr, *work = nullptr,
       *ones = nullptr, *Btmp = nullptr;
     // per call
     std::int32_t* status = nullptr;     // [n]
@@ -62,10 +63,13 @@ std::size_t plan_train(const IcnnShape& shape, bool hess, bool jko, std::int64_t
     ws.failure = ws.sums ? reinterpret_cast<unsigned long long*>(ws.sums + 3) : nullptr;
     ws.status = hess ? carve.take<std::int32_t>(n) : nullptr;
     for (auto* v : {&ws.S, &ws.U, &ws.Z, &ws.S1, &ws.S2, &ws.S3, &ws.G, &ws.Delta, &ws.E, &ws.DQ, &ws.K, &ws.J, &ws.Pm,
-                    &ws.Sbar, &ws.Ubar, &ws.Gbar, &ws.Deltabar, &ws.DQbar, &ws.Kbar})
+                    &ws.Sbar, &ws.Ubar, &ws.Gbar, &ws.Deltabar, &ws.DQbar, &ws.Kbar, &ws.MA})
         v->assign(L, nullptr);
     if (hess)
-        for (int l = 0; l < L; ++l) ws.Pm[l] = takeT(DD * shape.widths[l]);
+        for (int l = 0; l < L; ++l) {
+            ws.Pm[l] = takeT(DD * shape.widths[l]);
+            ws.MA[l] = takeT(DD * shape.widths[l]);
+        }
     for (int l = 0; l < L; ++l) {
         const std::int64_t W = shape.widths[l];
         ws.S[l] = takeT(r * W * P);
@@ -113,7 +117,6 @@ std::size_t plan_train(const IcnnShape& shape, bool hess, bool jko, std::int64_t
         ws.Hbar = takeT(DD * P);
         ws.work = takeT(DD * P);
         ws.logdet = takeT(P);
-        ws.MA = takeT(DD * Wmax);
     }
     return carve.bytes();
 }
@@ -158,58 +161,50 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
     const auto C = [&](int l) { return params + layout.layers[l].C; };
     const T* c = params + layout.c;
 
-    // ---- values (values_forward) ---------------------------------------------------------------------
+    // ---- values (values_forward) and ∇q_l (quad_jacobian_forward) -------------------------------------
     for (int l = 0; l < L; ++l) {
         const int W = Wof(l), Wp = Wprev(l);
         gemm(cb, kN, kN, r * W, P, D, T(1), A(l), r * W, X, D, T(0), ws.S[l], r * W);
         gemm(cb, kT, kN, W, P, D, T(1), B(l), D, X, D, T(0), ws.BX, W);
         if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C(l), Wp, ws.Z[l - 1], Wp, T(0), ws.U[l], W);
         WGF_LAUNCH(quad_forward_kernel, std::int64_t(W) * P, l, W, r, P, ws.S[l], ws.BX, params + layout.layers[l].b,
-                   ws.U[l], ws.Z[l], ws.S1[l], ws.S2[l], spec.hess ? ws.S3[l] : nullptr);
+                   ws.U[l], ws.Z[l], ws.S1[l], ws.S2[l], spec.hess ? ws.S3[l] : nullptr, D, A(l), B(l), ws.DQ[l]);
     }
-    // ---- gradient recursion: δ_{L−1} = c; g_l = σ' ⊙ δ_l; δ_{l−1} = C_lᵀ g_l ------------------------------
+    // ---- gradient recursion: δ_{L−1} = c; g_l = σ' ⊙ δ_l (and with hess e_l = σ'' ⊙ δ_l, of
+    // hessian_assembly_forward); δ_{l−1} = C_lᵀ g_l ------------------------------------------------------------
     WGF_LAUNCH(broadcast_columns_kernel, std::int64_t(Wof(L - 1)) * P, Wof(L - 1), P, c, ws.Delta[L - 1]);
     for (int l = L - 1; l >= 0; --l) {
         const int W = Wof(l);
-        WGF_LAUNCH(hadamard_kernel, std::int64_t(W) * P, std::int64_t(W) * P, ws.S1[l], ws.Delta[l], ws.G[l], false);
+        WGF_LAUNCH(reverse_kernel, std::int64_t(W) * P, W, P, ws.S1[l], ws.S2[l], ws.Delta[l], W, ws.G[l],
+                   spec.hess ? ws.E[l] : static_cast<T*>(nullptr));
         if (l > 0) gemm(cb, kN, kN, Wprev(l), P, W, T(1), C(l), Wprev(l), ws.G[l], W, T(0), ws.Delta[l - 1], Wprev(l));
     }
-    // ---- ∇q_l, and ∇ψ = Σ_l ∇q_lᵀ g_l + s x (quad_jacobian_forward, grad_assembly_forward) ------------------
-    WGF_LAUNCH(fill_kernel, PD, std::int64_t(PD), T(0), ws.Y);
-    WGF_LAUNCH(axpy_kernel, PD, std::int64_t(PD), s, X, ws.Y);
+    // ---- ∇ψ = Σ_l ∇q_lᵀ g_l + s x (grad_assembly_forward; ∇q_l came with the values) -------------------------
+    WGF_LAUNCH(scale_kernel, PD, std::int64_t(PD), s, X, ws.Y);
     for (int l = 0; l < L; ++l) {
         const int W = Wof(l);
-        WGF_LAUNCH(quad_jacobian_kernel, std::int64_t(W) * PD, false, W, D, r, P, ws.S[l], A(l), B(l), ws.S1[l],
-                   ws.DQ[l], static_cast<T*>(nullptr));
         gemm_strided_batched(cb, kT, kN, D, 1, W, T(1), ws.DQ[l], W, static_cast<long long>(W) * D, ws.G[l], W, W, T(1),
                              ws.Y, D, D, P);
     }
     if (spec.hess) {
-        // ---- Jacobians (jacobian_recursion_forward): K_l = ∇q_l + C_l J_{l−1}, J_l = diag(σ') K_l ------------
-        for (int l = 1; l < L; ++l) {
-            const int W = Wof(l), Wp = Wprev(l);
-            const T* Jprev = l == 1 ? ws.DQ[0] : ws.J[l - 1];
-            WGF_CUDA_CHECK(cudaMemcpyAsync(ws.K[l], ws.DQ[l], sizeof(T) * std::size_t(W) * PD, cudaMemcpyDeviceToDevice,
-                                           stream));
-            gemm(cb, kT, kN, W, PD, Wp, T(1), C(l), Wp, Jprev, Wp, T(1), ws.K[l], W);
-            if (l + 1 < L) WGF_LAUNCH(diag_scale_kernel, std::int64_t(W) * PD, W, D, P, ws.S1[l], ws.K[l], ws.J[l]);
-        }
-        // ---- ∇²ψ (hessian_assembly_forward) and its Cholesky (cholesky_logdet_forward) -------------------------
+        // ---- ∇²ψ (hessian_assembly_forward): H = Σ_l Pm_l g_l, then layer by layer of the Jacobian
+        // recursion (jacobian_recursion_forward) K_l = ∇q_l + C_l J_{l−1}, J_l = diag(σ') K_l and
+        // H += K_lᵀ diag(e_l) K_l; the symmetrisation, s I and the Cholesky (cholesky_logdet_forward) in
+        // one kernel ---------------------------------------------------------------------------------------------
         for (int l = 0; l < L; ++l) {
             const int W = Wof(l);
             gemm(cb, kN, kN, DD, P, W, T(1), ws.Pm[l], DD, ws.G[l], W, l == 0 ? T(0) : T(1), ws.H, DD);
         }
-        WGF_LAUNCH(add_diagonal_kernel, PD, D, P, s, ws.H);
-        for (int l = 0; l < L; ++l) {
-            const int W = Wof(l);
-            WGF_LAUNCH(hadamard_kernel, std::int64_t(W) * P, std::int64_t(W) * P, ws.Delta[l], ws.S2[l], ws.E[l], false);
-            if (l == 0) continue;
+        for (int l = 1; l < L; ++l) {
+            const int W = Wof(l), Wp = Wprev(l);
+            const T* Jprev = l == 1 ? ws.DQ[0] : ws.J[l - 1];
+            gemm(cb, kT, kN, W, PD, Wp, T(1), C(l), Wp, Jprev, Wp, T(0), ws.K[l], W);
+            WGF_LAUNCH(jacobian_forward_kernel, std::int64_t(W) * PD, W, D, P, ws.DQ[l], ws.S1[l], ws.E[l], ws.K[l],
+                       l + 1 < L ? ws.J[l] : static_cast<T*>(nullptr), ws.M);
             const long long stride = static_cast<long long>(W) * D;
-            WGF_LAUNCH(diag_scale_kernel, std::int64_t(W) * PD, W, D, P, ws.E[l], ws.K[l], ws.M);
             gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.M, W, stride, T(1), ws.H, D, DD, P);
         }
-        WGF_LAUNCH(symmetrize_kernel, std::int64_t(DD) * P, D, P, ws.H, static_cast<T*>(nullptr));
-        WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, ws.H, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
+        WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, s, ws.H, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
     }
     // ---- the loss's own terms: potential, W₂, sums -------------------------------------------------------------
     if (spec.potential != nullptr) {
@@ -241,42 +236,40 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
         for (int l = 0; l < L; ++l) {
             const int W = Wof(l);
             gemm(cb, kT, kN, W, P, DD, T(1), ws.Pm[l], DD, ws.Hbar, DD, T(1), ws.Gbar[l], W);
-            gemm(cb, kN, kT, DD, W, P, T(1), ws.Hbar, DD, ws.G[l], W, T(0), ws.MA, DD);
-            WGF_LAUNCH(hessian_A_backward_kernel, std::int64_t(D) * r * W, W, D, r, ws.MA, A(l), dA(l));
-            if (l == 0) continue;
+            gemm(cb, kN, kT, DD, W, P, T(1), ws.Hbar, DD, ws.G[l], W, T(0), ws.MA[l], DD);  // Ā's part: A_backward
+        }
+        // the K_l terms of hessian_assembly_backward and jacobian_recursion_backward, l = L−1 … 1
+        for (int l = L - 1; l >= 1; --l) {
+            const int W = Wof(l), Wp = Wprev(l);
             const long long stride = static_cast<long long>(W) * D;
             T* R = ws.M;  // R_p = K_p H̄_p
             gemm_strided_batched(cb, kN, kN, W, D, D, T(1), ws.K[l], W, stride, ws.Hbar, D, DD, T(0), R, W, stride, P);
-            WGF_LAUNCH(hessian_K_backward_kernel, std::int64_t(W) * P, W, D, P, R, ws.K[l], ws.E[l], ws.S2[l],
-                       ws.Delta[l], ws.S3[l], ws.Kbar[l], ws.Deltabar[l], ws.Ubar[l]);
-        }
-        // jacobian_recursion_backward
-        for (int l = L - 1; l >= 1; --l) {
-            const int W = Wof(l), Wp = Wprev(l);
-            if (l + 1 < L)
-                WGF_LAUNCH(jacobian_backward_kernel, std::int64_t(W) * P, W, D, P, ws.Jbar, ws.K[l], ws.S1[l], ws.S2[l],
-                           ws.Kbar[l], ws.Ubar[l]);
+            WGF_LAUNCH(K_backward_kernel, std::int64_t(W) * P, W, D, P, R, ws.K[l], ws.E[l], ws.S1[l], ws.S2[l],
+                       ws.Delta[l], ws.S3[l], l + 1 < L ? static_cast<const T*>(ws.Jbar) : nullptr, ws.Kbar[l],
+                       ws.Deltabar[l], ws.Ubar[l]);
             const T* Jprev = l == 1 ? ws.DQ[0] : ws.J[l - 1];
             gemm(cb, kN, kT, Wp, W, PD, T(1), Jprev, Wp, ws.Kbar[l], W, T(1), dC(l), Wp);
             gemm(cb, kN, kN, Wp, PD, W, T(1), C(l), Wp, ws.Kbar[l], W, T(0), ws.Jbar, Wp);
-            WGF_LAUNCH(add_kernel, std::int64_t(W) * PD, std::int64_t(W) * PD, ws.Kbar[l], ws.DQbar[l]);
         }
-        if (L > 1) WGF_LAUNCH(add_kernel, std::int64_t(Wof(0)) * PD, std::int64_t(Wof(0)) * PD, ws.Jbar, ws.DQbar[0]);
     }
-    // grad_assembly_backward: DQ̄_{l,p} += g_{l,p} ȳ_pᵀ, Ḡ_{l,p} += DQ_{l,p} ȳ_p
+    // grad_assembly_backward: DQ̄_l = K̄_l (J̄_0 for l = 0: the Jacobian recursion's adjoints of ∇q_l) +
+    // g_{l,p} ȳ_pᵀ, Ḡ_{l,p} += DQ_{l,p} ȳ_p
     for (int l = 0; l < L; ++l) {
         const int W = Wof(l);
-        WGF_LAUNCH(grad_assembly_backward_kernel, std::int64_t(W) * PD, W, D, P, ws.G[l], ws.Ybar, ws.DQbar[l]);
+        const T* from_jacobians = !spec.hess ? nullptr : l > 0 ? ws.Kbar[l] : L > 1 ? ws.Jbar : nullptr;
+        WGF_LAUNCH(grad_assembly_backward_kernel, std::int64_t(W) * PD, W, D, P, ws.G[l], ws.Ybar, from_jacobians,
+                   ws.DQbar[l]);
         gemm_strided_batched(cb, kN, kN, W, 1, D, T(1), ws.DQ[l], W, static_cast<long long>(W) * D, ws.Ybar, D, D, T(1),
                              ws.Gbar[l], W, W, P);
     }
-    // quad_jacobian_backward: B̄, S̄, Ā
+    // quad_jacobian_backward: B̄, Ā (with hessian_assembly_backward's part of Ā); its S̄ part is in
+    // S_backward_kernel below, with values_backward's
     for (int l = 0; l < L; ++l) {
         const int W = Wof(l);
         gemm(cb, kN, kN, W * D, 1, P, T(1), ws.DQbar[l], W * D, ws.ones, P, T(0), ws.Btmp, W * D);  // [W × D]
         geam(cb, kN, kT, D, W, T(1), dB(l), D, T(1), ws.Btmp, W, dB(l), D);                        // B̄ += Btmpᵀ
-        WGF_LAUNCH(quad_jacobian_S_backward_kernel, std::int64_t(r) * W * P, W, D, r, P, A(l), ws.DQbar[l], ws.Sbar[l]);
-        WGF_LAUNCH(quad_jacobian_A_backward_kernel, std::int64_t(D) * r * W, W, D, r, P, ws.S[l], ws.DQbar[l], dA(l));
+        WGF_LAUNCH(A_backward_kernel, std::int64_t(D) * r * W, W, D, r, P,
+                   spec.hess ? static_cast<const T*>(ws.MA[l]) : nullptr, A(l), ws.S[l], ws.DQbar[l], dA(l));
     }
     // grad_recursion_backward (l = 0 upwards)
     for (int l = 0; l < L; ++l) {
@@ -301,7 +294,8 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
         }
         gemm(cb, kN, kN, W, 1, P, T(1), ws.Ubar[l], W, ws.ones, P, T(1), db(l), W);
         gemm(cb, kN, kT, D, W, P, T(1), X, D, ws.Ubar[l], W, T(1), dB(l), D);
-        WGF_LAUNCH(values_S_backward_kernel, std::int64_t(r) * W * P, W, r, P, ws.S[l], ws.Ubar[l], ws.Sbar[l]);
+        WGF_LAUNCH(S_backward_kernel, std::int64_t(r) * W * P, W, D, r, P, A(l), ws.DQbar[l], ws.S[l], ws.Ubar[l],
+                   ws.Sbar[l]);
         gemm(cb, kN, kT, r * W, D, P, T(1), ws.Sbar[l], r * W, X, D, T(1), dA(l), r * W);
     }
 }

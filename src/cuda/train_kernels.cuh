@@ -25,16 +25,16 @@ __global__ void hadamard_kernel(std::int64_t count, const T* __restrict__ a, con
     WGF_GRID_STRIDE(i, count) out[i] = (accumulate ? out[i] : T(0)) + a[i] * b[i];
 }
 
-/// y += x over `count` entries.
-template <typename T>
-__global__ void add_kernel(std::int64_t count, const T* __restrict__ x, T* __restrict__ y) {
-    WGF_GRID_STRIDE(i, count) y[i] += x[i];
-}
-
 /// out(j, p) = v[j] for every point (δ_{L−1} = c, broadcast over the chunk).
 template <typename T>
 __global__ void broadcast_columns_kernel(int W, int P, const T* __restrict__ v, T* __restrict__ out) {
     WGF_GRID_STRIDE(idx, std::int64_t(W) * P) out[idx] = v[idx % W];
+}
+
+/// y[i] = a·x[i] over `count` entries (∇ψ's s x term, before the layers' terms are added).
+template <typename T>
+__global__ void scale_kernel(std::int64_t count, T a, const T* __restrict__ x, T* __restrict__ y) {
+    WGF_GRID_STRIDE(i, count) y[i] = a * x[i];
 }
 
 /// v[i] = value over `count` entries.
@@ -43,24 +43,52 @@ __global__ void fill_kernel(std::int64_t count, T value, T* __restrict__ v) {
     WGF_GRID_STRIDE(i, count) v[i] = value;
 }
 
-/// Cholesky of each point's H into F (global memory, thread ↔ point), logdet and status (the contract
-/// of wgf/icnn_status.h; a point whose push Y is not finite is kIcnnNonFinite); the lowest failing
-/// point index goes to *first_failure (atomicMin: deterministic). Mirrors cholesky_logdet_forward and
-/// the loss's check in jko_loss_host.cpp.
+/// Cholesky of each point's ∇²ψ into F (global memory, thread ↔ point): F = ½(H + Hᵀ) + s I (the
+/// exact symmetrisation of hessian_assembly_forward, then the strong-convexity term; H is the
+/// assembled Σ_l terms and is not modified), logdet and status (the contract of wgf/icnn_status.h;
+/// a point whose push Y is not finite is kIcnnNonFinite); the lowest failing point index goes to
+/// *first_failure (atomicMin: deterministic). Mirrors cholesky_logdet_forward and the loss's check
+/// in jko_loss_host.cpp.
 template <typename T>
-__global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, const T* __restrict__ H, const T* __restrict__ Y,
-                                       T* __restrict__ F, T* __restrict__ logdet, std::int32_t* __restrict__ status,
-                                       unsigned long long* first_failure) {
+__global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, T s, const T* __restrict__ H,
+                                       const T* __restrict__ Y, T* __restrict__ F, T* __restrict__ logdet,
+                                       std::int32_t* __restrict__ status, unsigned long long* first_failure) {
     const std::int64_t dd = std::int64_t(D) * D;
     WGF_GRID_STRIDE(p, std::int64_t(P)) {
         T* f = F + p * dd;
-        for (std::int64_t k = 0; k < dd; ++k) f[k] = H[p * dd + k];
+        const T* h = H + p * dd;
+        for (int a = 0; a < D; ++a) {
+            f[std::int64_t(a) * D + a] = h[std::int64_t(a) * D + a] + s;
+            for (int b = 0; b < a; ++b) {
+                const T v = T(0.5) * (h[std::int64_t(a) * D + b] + h[std::int64_t(b) * D + a]);
+                f[std::int64_t(a) * D + b] = v;
+                f[std::int64_t(b) * D + a] = v;
+            }
+        }
         int code = cholesky_lower_inplace(f, D);
         for (int d = 0; code == kIcnnOk && d < D; ++d)
             if (!(std::fabs(Y[p * D + d]) < T(INFINITY))) code = kIcnnNonFinite;
         logdet[p] = code == kIcnnOk ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
         status[p] = code;
         if (code != kIcnnOk) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
+    }
+}
+
+// ---- jacobian_recursion_forward and the second-order part of hessian_assembly_forward ---------------------
+
+/// Layer l ≥ 1: K_l = ∇q_l + C_l J_{l−1} (K holds the product on entry), J_l = σ'(u_l) ⊙ K_l (J not
+/// null: layers below the last) and M = diag(e_l) K_l per point, the right factor of H += K_lᵀ M.
+/// Thread ↔ entry (j, column p·D + d) of K.
+template <typename T>
+__global__ void jacobian_forward_kernel(int W, int D, int P, const T* __restrict__ DQ, const T* __restrict__ S1,
+                                        const T* __restrict__ E, T* __restrict__ K, T* __restrict__ J,
+                                        T* __restrict__ M) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
+        const std::int64_t pj = (idx / (std::int64_t(W) * D)) * W + idx % W;
+        const T k = K[idx] + DQ[idx];
+        K[idx] = k;
+        if (J != nullptr) J[idx] = S1[pj] * k;
+        M[idx] = E[pj] * k;
     }
 }
 
@@ -123,30 +151,14 @@ __global__ void loss_sums_kernel(int D, int P, const T* __restrict__ Y, const T*
 
 // ---- hessian_assembly_backward ------------------------------------------------------------------------
 
-/// Ā_{l,t,j}(d) += 4 Σ_k M_j(d, k) A[k][t][j], M = H̄ Gᵀ [D² × W] (column j = Σ_p g_{j,p} H̄_p, a
-/// column-major D×D matrix, so M_j(d, k) is at row k·D + d, as the host's Map).
-/// Thread ↔ (d, t, j), index (d·r + t)·W + j = the parameter's own offset in A.
-template <typename T>
-__global__ void hessian_A_backward_kernel(int W, int D, int r, const T* __restrict__ M, const T* __restrict__ A,
-                                          T* __restrict__ dA) {
-    const std::int64_t dd = std::int64_t(D) * D;
-    WGF_GRID_STRIDE(idx, std::int64_t(D) * r * W) {
-        const int j = static_cast<int>(idx % W);
-        const int t = static_cast<int>((idx / W) % r);
-        const int d = static_cast<int>(idx / (std::int64_t(W) * r));
-        T v = T(0);
-        for (int k = 0; k < D; ++k) v += M[j * dd + std::int64_t(k) * D + d] * A[(std::int64_t(k) * r + t) * W + j];
-        dA[idx] += T(4) * v;
-    }
-}
-
 /// Layer l ≥ 1 of hessian_assembly_backward, given R_p = K_p H̄_p: K̄ += 2 diag(e) R, ē_j = R_j·K_j,
-/// Δ̄ += ē ⊙ σ'', Ū += ē ⊙ δ ⊙ σ'''. Thread ↔ (j, p); loops over d.
+/// Δ̄ += ē ⊙ σ'', Ū += ē ⊙ δ ⊙ σ'''; then (Jbar not null: layers 1 ≤ l < L−1) of
+/// jacobian_recursion_backward: K̄ += σ' ⊙ J̄ (per d), Ū += σ'' ⊙ Σ_d J̄ ⊙ K. Thread ↔ (j, p); loops over d.
 template <typename T>
-__global__ void hessian_K_backward_kernel(int W, int D, int P, const T* __restrict__ R, const T* __restrict__ K,
-                                          const T* __restrict__ E, const T* __restrict__ S2,
-                                          const T* __restrict__ Delta, const T* __restrict__ S3, T* __restrict__ Kbar,
-                                          T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
+__global__ void K_backward_kernel(int W, int D, int P, const T* __restrict__ R, const T* __restrict__ K,
+                                  const T* __restrict__ E, const T* __restrict__ S1, const T* __restrict__ S2,
+                                  const T* __restrict__ Delta, const T* __restrict__ S3, const T* __restrict__ Jbar,
+                                  T* __restrict__ Kbar, T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
     WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
         const int j = static_cast<int>(idx % W);
         const std::int64_t p = idx / W;
@@ -159,19 +171,7 @@ __global__ void hessian_K_backward_kernel(int W, int D, int P, const T* __restri
         }
         Delta_bar[idx] += ebar * S2[idx];
         U_bar[idx] += ebar * Delta[idx] * S3[idx];
-    }
-}
-
-// ---- jacobian_recursion_backward (layers 1 ≤ l < L−1) ---------------------------------------------------
-
-/// K̄ += σ' ⊙ J̄ (per d), Ū += σ'' ⊙ Σ_d J̄ ⊙ K. Thread ↔ (j, p).
-template <typename T>
-__global__ void jacobian_backward_kernel(int W, int D, int P, const T* __restrict__ Jbar, const T* __restrict__ K,
-                                         const T* __restrict__ S1, const T* __restrict__ S2, T* __restrict__ Kbar,
-                                         T* __restrict__ U_bar) {
-    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
-        const int j = static_cast<int>(idx % W);
-        const std::int64_t p = idx / W;
+        if (Jbar == nullptr) continue;
         const T s1 = S1[idx];
         T acc = T(0);
         for (int d = 0; d < D; ++d) {
@@ -185,46 +185,44 @@ __global__ void jacobian_backward_kernel(int W, int D, int P, const T* __restric
 
 // ---- grad_assembly_backward ------------------------------------------------------------------------------
 
-/// DQ̄(j, p·D + d) += g(j, p) ȳ(d, p). Thread ↔ entry of DQ̄.
+/// DQ̄(j, p·D + d) = K̄(j, p·D + d) + g(j, p) ȳ(d, p): the adjoint of ∇q_l gathered from the
+/// Jacobian recursion (Kbar: K̄_l for l ≥ 1, J̄_0 for l = 0; null for none) and grad_assembly_backward.
+/// Thread ↔ entry of DQ̄.
 template <typename T>
 __global__ void grad_assembly_backward_kernel(int W, int D, int P, const T* __restrict__ G, const T* __restrict__ Ybar,
-                                              T* __restrict__ DQbar) {
+                                              const T* __restrict__ Kbar, T* __restrict__ DQbar) {
     WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
         const int j = static_cast<int>(idx % W);
         const std::int64_t col = idx / W;  // p·D + d
         const std::int64_t p = col / D;
-        DQbar[idx] += G[p * W + j] * Ybar[col];
+        DQbar[idx] = (Kbar != nullptr ? Kbar[idx] : T(0)) + G[p * W + j] * Ybar[col];
     }
 }
 
 // ---- quad_jacobian_backward --------------------------------------------------------------------------------
 
-/// S̄(t·W + j, p) += 2 Σ_d A[d][t][j] DQ̄(j, p·D + d). Thread ↔ (j, t, p) = S̄'s own index.
+/// Ā of layer l: Ā[d][t][j] += 4 Σ_k M_j(d, k) A[k][t][j] (hessian_assembly_backward; MA not null:
+/// the JKO loss), then += 2 Σ_p S(t·W + j, p) DQ̄(j, p·D + d) (quad_jacobian_backward), in that
+/// order. MA = H̄ Gᵀ [D² × W] (column j = Σ_p g_{j,p} H̄_p, a column-major D×D matrix, so M_j(d, k)
+/// is at row k·D + d, as the host's Map). Thread ↔ (d, t, j) = Ā's own offset; loops over the
+/// chunk's points (reads coalesced across j).
 template <typename T>
-__global__ void quad_jacobian_S_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A,
-                                                const T* __restrict__ DQbar, T* __restrict__ Sbar) {
-    WGF_GRID_STRIDE(idx, std::int64_t(r) * W * P) {
-        const int j = static_cast<int>(idx % W);
-        const int t = static_cast<int>((idx / W) % r);
-        const std::int64_t p = idx / (std::int64_t(r) * W);
-        T v = T(0);
-        for (int d = 0; d < D; ++d) v += A[(std::int64_t(d) * r + t) * W + j] * DQbar[(p * D + d) * W + j];
-        Sbar[idx] += T(2) * v;
-    }
-}
-
-/// Ā[d][t][j] += 2 Σ_p S(t·W + j, p) DQ̄(j, p·D + d). Thread ↔ (d, t, j) = Ā's own offset; loops
-/// over the chunk's points (reads coalesced across j).
-template <typename T>
-__global__ void quad_jacobian_A_backward_kernel(int W, int D, int r, int P, const T* __restrict__ S,
-                                                const T* __restrict__ DQbar, T* __restrict__ dA) {
+__global__ void A_backward_kernel(int W, int D, int r, int P, const T* __restrict__ MA, const T* __restrict__ A,
+                                  const T* __restrict__ S, const T* __restrict__ DQbar, T* __restrict__ dA) {
+    const std::int64_t dd = std::int64_t(D) * D;
     WGF_GRID_STRIDE(idx, std::int64_t(D) * r * W) {
         const int j = static_cast<int>(idx % W);
         const int t = static_cast<int>((idx / W) % r);
         const int d = static_cast<int>(idx / (std::int64_t(W) * r));
+        T a = dA[idx];
+        if (MA != nullptr) {
+            T v = T(0);
+            for (int k = 0; k < D; ++k) v += MA[j * dd + std::int64_t(k) * D + d] * A[(std::int64_t(k) * r + t) * W + j];
+            a += T(4) * v;
+        }
         T v = T(0);
         for (std::int64_t p = 0; p < P; ++p) v += S[p * r * W + std::int64_t(t) * W + j] * DQbar[(p * D + d) * W + j];
-        dA[idx] += T(2) * v;
+        dA[idx] = a + T(2) * v;
     }
 }
 
@@ -241,14 +239,18 @@ __global__ void grad_recursion_backward_kernel(std::int64_t count, const T* __re
     }
 }
 
-/// S̄(t·W + j, p) += 2 S(t·W + j, p) Ū(j, p) (q's quadratic part). Thread ↔ S̄'s own index.
+/// S̄ of layer l: S̄(t·W + j, p) = 2 Σ_d A[d][t][j] DQ̄(j, p·D + d) (quad_jacobian_backward) + 2 S(t·W + j, p)
+/// Ū(j, p) (values_backward, q's quadratic part), in that order. Thread ↔ (j, t, p) = S̄'s own index.
 template <typename T>
-__global__ void values_S_backward_kernel(int W, int r, int P, const T* __restrict__ S, const T* __restrict__ U_bar,
-                                         T* __restrict__ Sbar) {
+__global__ void S_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A, const T* __restrict__ DQbar,
+                                  const T* __restrict__ S, const T* __restrict__ U_bar, T* __restrict__ Sbar) {
     WGF_GRID_STRIDE(idx, std::int64_t(r) * W * P) {
         const int j = static_cast<int>(idx % W);
+        const int t = static_cast<int>((idx / W) % r);
         const std::int64_t p = idx / (std::int64_t(r) * W);
-        Sbar[idx] += T(2) * S[idx] * U_bar[p * W + j];
+        T v = T(0);
+        for (int d = 0; d < D; ++d) v += A[(std::int64_t(d) * r + t) * W + j] * DQbar[(p * D + d) * W + j];
+        Sbar[idx] = T(2) * v + T(2) * S[idx] * U_bar[p * W + j];
     }
 }
 

@@ -20,7 +20,9 @@
 
 namespace wgf {
 namespace detail {
-namespace {
+// A named namespace, not an anonymous one: the iteration's lambda in train_step_cuda (external
+// linkage) captures these types.
+namespace train_step {
 
 constexpr unsigned long long kNoFailure = std::numeric_limits<unsigned long long>::max();
 
@@ -173,11 +175,12 @@ void download(const void* device, void* host, std::size_t bytes, cudaStream_t st
     if (bytes > 0) WGF_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream));
 }
 
-}  // namespace
+}  // namespace train_step
 
 template <typename T>
 DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Potential<T>& potential,
                                  const JkoLossOptions& options, const DeviceStepPlan<T>& plan, T* params) {
+    using namespace train_step;
     CudaState& st = *detail::cuda_state(ctx);
     CudaDeviceGuard guard(st.device);
     const cudaStream_t stream = st.stream;
