@@ -17,6 +17,7 @@
 #include "cuda/launch.h"
 #include "wgf/detail/cholesky.h"
 #include "wgf/detail/icnn_point.h"
+#include "wgf/detail/icnn_rules.h"
 
 namespace wgf {
 namespace detail {
@@ -96,8 +97,8 @@ __global__ void reverse_kernel(int W, int P, const T* S1, const T* S2, const T* 
         const int j = static_cast<int>(idx % W);
         const std::int64_t p = idx / W;
         const T dl = delta[j + p * delta_ld];
-        G[idx] = S1[idx] * dl;
-        if (E != nullptr) E[idx] = S2[idx] * dl;
+        G[idx] = gradient_entry(S1[idx], dl);
+        if (E != nullptr) E[idx] = curvature_entry(S2[idx], dl);
     }
 }
 

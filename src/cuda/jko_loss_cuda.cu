@@ -287,7 +287,7 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
     for (int l = L - 1; l >= 0; --l) {
         const int W = Wof(l), Wp = Wprev(l);
         if (l + 1 < L)
-            WGF_LAUNCH(hadamard_kernel, std::int64_t(W) * P, std::int64_t(W) * P, ws.S1[l], ws.Zbar, ws.Ubar[l], true);
+            WGF_LAUNCH(activation_backward_kernel, std::int64_t(W) * P, std::int64_t(W) * P, ws.S1[l], ws.Zbar, ws.Ubar[l]);
         if (l > 0) {
             gemm(cb, kN, kT, Wp, W, P, T(1), ws.Z[l - 1], Wp, ws.Ubar[l], W, T(1), dC(l), Wp);
             gemm(cb, kN, kN, Wp, P, W, T(1), C(l), Wp, ws.Ubar[l], W, T(0), ws.Zbar, Wp);

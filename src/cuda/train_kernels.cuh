@@ -14,15 +14,16 @@
 
 #include "cuda/icnn_kernels.cuh"
 #include "wgf/detail/cholesky.h"
+#include "wgf/detail/icnn_rules.h"
 
 namespace wgf {
 namespace detail {
 
-/// out[i] = a[i] ⊙ b[i] (accumulate: out[i] += a[i] b[i]).
+/// values_backward through z = σ(u): Ū += σ' ⊙ Z̄.
 template <typename T>
-__global__ void hadamard_kernel(std::int64_t count, const T* __restrict__ a, const T* __restrict__ b, T* out,
-                                bool accumulate) {
-    WGF_GRID_STRIDE(i, count) out[i] = (accumulate ? out[i] : T(0)) + a[i] * b[i];
+__global__ void activation_backward_kernel(std::int64_t count, const T* __restrict__ S1, const T* __restrict__ Zbar,
+                                           T* __restrict__ U_bar) {
+    WGF_GRID_STRIDE(i, count) activation_backward_entry(S1[i], Zbar[i], U_bar[i]);
 }
 
 /// out(j, p) = v[j] for every point (δ_{L−1} = c, broadcast over the chunk).
@@ -169,8 +170,7 @@ __global__ void K_backward_kernel(int W, int D, int P, const T* __restrict__ R, 
             ebar += R[at] * K[at];
             Kbar[at] += e2 * R[at];
         }
-        Delta_bar[idx] += ebar * S2[idx];
-        U_bar[idx] += ebar * Delta[idx] * S3[idx];
+        curvature_backward_entry(ebar, S2[idx], S3[idx], Delta[idx], Delta_bar[idx], U_bar[idx]);
         if (Jbar == nullptr) continue;
         const T s1 = S1[idx];
         T acc = T(0);
@@ -179,7 +179,7 @@ __global__ void K_backward_kernel(int W, int D, int P, const T* __restrict__ R, 
             acc += Jbar[at] * K[at];
             Kbar[at] += s1 * Jbar[at];
         }
-        U_bar[idx] += S2[idx] * acc;
+        jacobian_backward_entry(S2[idx], acc, U_bar[idx]);
     }
 }
 
@@ -233,10 +233,7 @@ template <typename T>
 __global__ void grad_recursion_backward_kernel(std::int64_t count, const T* __restrict__ S1, const T* __restrict__ S2,
                                                const T* __restrict__ Delta, const T* __restrict__ Gbar,
                                                T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
-    WGF_GRID_STRIDE(i, count) {
-        Delta_bar[i] += S1[i] * Gbar[i];
-        U_bar[i] += S2[i] * Delta[i] * Gbar[i];
-    }
+    WGF_GRID_STRIDE(i, count) grad_recursion_backward_entry(S1[i], S2[i], Delta[i], Gbar[i], Delta_bar[i], U_bar[i]);
 }
 
 /// S̄ of layer l: S̄(t·W + j, p) = 2 Σ_d A[d][t][j] DQ̄(j, p·D + d) (quad_jacobian_backward) + 2 S(t·W + j, p)

@@ -4,13 +4,28 @@
 //   logdet_p = 2 Σ log L_ii,  H_p = L Lᵀ
 // Checked against finite differences in tests/host/test_icnn_backward_fd.cpp.
 #include <limits>
+#include <vector>
 
 #include "host_blas.h"
 #include "icnn_block_host.h"
 #include "wgf/detail/cholesky.h"
+#include "wgf/detail/icnn_rules.h"
 
 namespace wgf {
 namespace detail {
+namespace {
+// The per-entry rules of wgf/detail/icnn_rules.h over n entries (restrict pointers: vectorised).
+template <typename T>
+void curvature_entries(std::ptrdiff_t n, const T* __restrict s2, const T* __restrict delta, T* __restrict e) {
+    for (std::ptrdiff_t i = 0; i < n; ++i) e[i] = curvature_entry(s2[i], delta[i]);
+}
+template <typename T>
+void curvature_backward_entries(std::ptrdiff_t n, const T* __restrict e_bar, const T* __restrict s2,
+                                const T* __restrict s3, const T* __restrict delta, T* __restrict delta_bar,
+                                T* __restrict u_bar) {
+    for (std::ptrdiff_t i = 0; i < n; ++i) curvature_backward_entry(e_bar[i], s2[i], s3[i], delta[i], delta_bar[i], u_bar[i]);
+}
+}  // namespace
 
 
 template <typename T>
@@ -22,6 +37,12 @@ void hessian_assembly_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
         blas_gemm<T>(false, false, D2, P, net.layers[l].W, T(1), net.layers[l].Pm.data(), D2, blk.G[l].data(),
                      net.layers[l].W, l == 0 ? T(0) : T(1), blk.H.data(), D2);
     static thread_local HMat<T> M, Hp;
+    static thread_local std::vector<HMat<T>> E;  // e_l = σ''(u_l) ⊙ δ_l [W × P], l ≥ 1
+    E.resize(static_cast<std::size_t>(L));
+    for (int l = 1; l < L; ++l) {
+        E[l].resize(net.layers[l].W, P);
+        curvature_entries(E[l].size(), blk.S2[l].data(), blk.Delta[l].data(), E[l].data());
+    }
     Hp.resize(D, D);
     for (int p = 0; p < P; ++p) {
         Eigen::Map<HMat<T>> Hcol(blk.H.col(p).data(), D, D);
@@ -29,7 +50,7 @@ void hessian_assembly_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
         Hp.diagonal().array() += net.s;
         for (int l = 1; l < L; ++l) {
             const auto Kp = point_block(blk.K[l], p, D);
-            M.noalias() = (blk.Delta[l].col(p).cwiseProduct(blk.S2[l].col(p))).asDiagonal() * Kp;
+            M.noalias() = E[l].col(p).asDiagonal() * Kp;
             Hp.noalias() += Kp.transpose() * M;
         }
         // Symmetrise exactly: the GEMMs round the two triangles differently.
@@ -70,14 +91,16 @@ void hessian_assembly_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dpar
                 }
         }
         if (l == 0) continue;
-        e = blk.Delta[l].cwiseProduct(blk.S2[l]);
+        e.resize(W, P);
+        curvature_entries(e.size(), blk.S2[l].data(), blk.Delta[l].data(), e.data());
         for (int p = 0; p < P; ++p) {
             const auto Kp = point_block(blk.K[l], p, D);
             R.noalias() = Kp * CMap<T>(Hbar.col(p).data(), D, D);
             point_block(blk.K_bar[l], p, D).noalias() += T(2) * (e.col(p).asDiagonal() * R);
             ebar.noalias() = (R.array() * Kp.array()).rowwise().sum().matrix();
-            blk.Delta_bar[l].col(p).array() += ebar.array() * blk.S2[l].col(p).array();
-            blk.U_bar[l].col(p).array() += ebar.array() * blk.Delta[l].col(p).array() * blk.S3[l].col(p).array();
+            curvature_backward_entries(W, ebar.data(), blk.S2[l].col(p).data(), blk.S3[l].col(p).data(),
+                                       blk.Delta[l].col(p).data(), blk.Delta_bar[l].col(p).data(),
+                                       blk.U_bar[l].col(p).data());
         }
     }
 }

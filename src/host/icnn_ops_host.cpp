@@ -9,9 +9,34 @@
 #include "icnn_block_host.h"
 #include "softplus_vec_host.h"
 #include "wgf/detail/icnn_point.h"
+#include "wgf/detail/icnn_rules.h"
 
 namespace wgf {
 namespace detail {
+namespace {
+// The per-entry rules of wgf/detail/icnn_rules.h over n entries of column-major blocks (restrict
+// pointers: the loops vectorise as the Eigen expressions they replace).
+template <typename T>
+void gradient_entries(std::ptrdiff_t n, const T* __restrict s1, const T* __restrict delta, T* __restrict g) {
+    for (std::ptrdiff_t i = 0; i < n; ++i) g[i] = gradient_entry(s1[i], delta[i]);
+}
+template <typename T>
+void grad_recursion_backward_entries(std::ptrdiff_t n, const T* __restrict s1, const T* __restrict s2,
+                                     const T* __restrict delta, const T* __restrict g_bar, T* __restrict delta_bar,
+                                     T* __restrict u_bar) {
+    for (std::ptrdiff_t i = 0; i < n; ++i)
+        grad_recursion_backward_entry(s1[i], s2[i], delta[i], g_bar[i], delta_bar[i], u_bar[i]);
+}
+template <typename T>
+void activation_backward_entries(std::ptrdiff_t n, const T* __restrict s1, const T* __restrict z_bar,
+                                 T* __restrict u_bar) {
+    for (std::ptrdiff_t i = 0; i < n; ++i) activation_backward_entry(s1[i], z_bar[i], u_bar[i]);
+}
+template <typename T>
+void jacobian_backward_entries(std::ptrdiff_t n, const T* __restrict s2, const T* __restrict jk, T* __restrict u_bar) {
+    for (std::ptrdiff_t i = 0; i < n; ++i) jacobian_backward_entry(s2[i], jk[i], u_bar[i]);
+}
+}  // namespace
 
 
 template <typename T>
@@ -161,7 +186,7 @@ void values_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
         const auto& off = net.layout.layers[l];
         const int W = lp.W;
         HMat<T>& Ub = blk.U_bar[l];
-        Ub.array() += blk.S1[l].array() * Zbar.array();  // σ' = 1 on layer 0
+        activation_backward_entries(Ub.size(), blk.S1[l].data(), Zbar.data(), Ub.data());  // σ' = 1 on layer 0
         if (l > 0) {
             MapR<T>(dparams + off.C, W, lp.Wprev).noalias() += Ub * blk.Z[l - 1].transpose();
             Zbar.noalias() = CMapR<T>(lp.C, W, lp.Wprev).transpose() * Ub;
@@ -187,7 +212,8 @@ void grad_recursion_forward(const HostNet<T>& net, IcnnBlock<T>& blk) {
     const int WL = net.layers[L - 1].W;
     blk.Delta[L - 1] = Eigen::Map<const HVec<T>>(net.c, WL).replicate(1, P);
     for (int l = L - 1; l >= 0; --l) {
-        blk.G[l] = blk.S1[l].cwiseProduct(blk.Delta[l]);
+        blk.G[l].resize(blk.S1[l].rows(), blk.S1[l].cols());
+        gradient_entries(blk.G[l].size(), blk.S1[l].data(), blk.Delta[l].data(), blk.G[l].data());
         if (l > 0)
             blk.Delta[l - 1].noalias() =
                 CMapR<T>(net.layers[l].C, net.layers[l].W, net.layers[l].Wprev).transpose() * blk.G[l];
@@ -200,8 +226,9 @@ template <typename T>
 void grad_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dparams) {
     const int L = net.shape.depth();
     for (int l = 0; l < L; ++l) {
-        blk.Delta_bar[l].array() += blk.S1[l].array() * blk.G_bar[l].array();
-        blk.U_bar[l].array() += blk.S2[l].array() * blk.Delta[l].array() * blk.G_bar[l].array();  // σ'' = 0 on layer 0
+        grad_recursion_backward_entries(blk.G_bar[l].size(), blk.S1[l].data(), blk.S2[l].data(),  // σ'' = 0 on layer 0
+                                        blk.Delta[l].data(), blk.G_bar[l].data(), blk.Delta_bar[l].data(),
+                                        blk.U_bar[l].data());
         if (l + 1 < L) {
             const HostLayer<T>& nx = net.layers[l + 1];
             blk.G_bar[l + 1].noalias() += CMapR<T>(nx.C, nx.W, nx.Wprev) * blk.Delta_bar[l];
@@ -338,6 +365,7 @@ void jacobian_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dp
     const int D = net.shape.dim, L = net.shape.depth(), P = blk.P;
     if (L == 1) return;
     static thread_local HMat<T> Jbar;  // J̄_l of the layer being processed (empty for l = L−1)
+    static thread_local HVec<T> jk;    // Σ_d J̄ ⊙ K of one point
     for (int l = L - 1; l >= 1; --l) {
         const HostLayer<T>& lp = net.layers[l];
         HMat<T>& Kb = blk.K_bar[l];
@@ -345,8 +373,8 @@ void jacobian_recursion_backward(const HostNet<T>& net, IcnnBlock<T>& blk, T* dp
             for (int p = 0; p < P; ++p) {
                 auto jb = point_block(Jbar, p, D);
                 point_block(Kb, p, D).noalias() += blk.S1[l].col(p).asDiagonal() * jb;
-                blk.U_bar[l].col(p).array() +=
-                    blk.S2[l].col(p).array() * (jb.array() * point_block(blk.K[l], p, D).array()).rowwise().sum();
+                jk = (jb.array() * point_block(blk.K[l], p, D).array()).rowwise().sum();
+                jacobian_backward_entries(lp.W, blk.S2[l].col(p).data(), jk.data(), blk.U_bar[l].col(p).data());
             }
         }
         const HMat<T>& Jprev = l == 1 ? blk.DQ[0] : blk.J[l - 1];
