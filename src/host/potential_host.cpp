@@ -8,6 +8,7 @@
 // Internally everything is double whatever T is: the inputs are converted once per point, and only
 // the results are rounded to T. Points are independent; OpenMP spreads them over the threads.
 #include "potential_host.h"
+#include "wgf/detail/builtin_potentials.h"
 
 #include "eigen_core.h"
 #include <algorithm>
@@ -71,79 +72,25 @@ template <typename T>
 void quadratic_eval_host(int threads, int D, const double* A, const double* m, const T* y, std::int64_t n, T* value,
                          T* grad) {
     const int nt = threads_for(threads, n, 2.0 * D * D);
-    ParallelErrors errors;  // only the scratch allocation can throw; the loop body is arithmetic
-#pragma omp parallel num_threads(nt)
-    {
-        std::vector<double> d;
-        const bool ready = errors.run(-1, [&] { d.resize(static_cast<std::size_t>(D)); });
-#pragma omp for schedule(static)
-        for (std::int64_t p = 0; p < n; ++p) {
-            if (!ready) continue;
-            const T* yp = y + p * D;
-            for (int i = 0; i < D; ++i) d[i] = static_cast<double>(yp[i]) - m[i];
-            double phi = 0;
-            for (int i = 0; i < D; ++i) {
-                const double* Ai = A + static_cast<std::size_t>(i) * D;
-                double Ad = 0;
-                for (int j = 0; j < D; ++j) Ad += Ai[j] * d[j];
-                phi += d[i] * Ad;
-                if (grad) grad[p * D + i] = static_cast<T>(Ad);
-            }
-            if (value) value[p] = static_cast<T>(0.5 * phi);
-        }
-    }
-    errors.rethrow();
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (std::int64_t p = 0; p < n; ++p)
+        quadratic_point(D, A, m, y + p * D, value ? value + p : nullptr, grad ? grad + p * D : nullptr);
 }
 
 template <typename T>
 void mixture_eval_host(int threads, int D, int K, double beta, const double* logw, const double* means,
                        const double* precision, const T* y, std::int64_t n, T* value, T* grad) {
-    const std::size_t DD = static_cast<std::size_t>(D) * static_cast<std::size_t>(D);
     const int nt = threads_for(threads, n, 2.0 * K * D * D);
     ParallelErrors errors;  // only the scratch allocation can throw; the loop body is arithmetic
 #pragma omp parallel num_threads(nt)
     {
-        std::vector<double> yd, d, Pd, ell;  // Pd: P_k d_k, kept for the gradient
-        const bool ready = errors.run(-1, [&] {
-            yd.resize(static_cast<std::size_t>(D));
-            d.resize(static_cast<std::size_t>(D));
-            Pd.resize(static_cast<std::size_t>(K) * D);
-            ell.resize(static_cast<std::size_t>(K));
-        });
+        std::vector<double> scratch;
+        const bool ready = errors.run(-1, [&] { scratch.resize(4 * static_cast<std::size_t>(D)); });
 #pragma omp for schedule(static)
         for (std::int64_t p = 0; p < n; ++p) {
             if (!ready) continue;
-            for (int i = 0; i < D; ++i) yd[i] = static_cast<double>(y[p * D + i]);
-            double M = -INFINITY;
-            for (int k = 0; k < K; ++k) {
-                const double* mu = means + static_cast<std::size_t>(k) * D;
-                const double* P = precision + k * DD;
-                double* Pdk = Pd.data() + static_cast<std::size_t>(k) * D;
-                for (int i = 0; i < D; ++i) d[i] = yd[i] - mu[i];
-                double q = 0;
-                for (int i = 0; i < D; ++i) {
-                    const double* Pi = P + static_cast<std::size_t>(i) * D;
-                    double s = 0;
-                    for (int j = 0; j < D; ++j) s += Pi[j] * d[j];
-                    Pdk[i] = s;
-                    q += d[i] * s;
-                }
-                ell[k] = logw[k] - 0.5 * q;
-                M = std::max(M, ell[k]);
-            }
-            double sum = 0;
-            for (int k = 0; k < K; ++k) sum += std::exp(ell[k] - M);
-            const double S = M + std::log(sum);  // sum ∈ [1, K]
-            if (value) value[p] = static_cast<T>(-S / beta);
-            if (grad) {
-                for (int i = 0; i < D; ++i) d[i] = 0;
-                for (int k = 0; k < K; ++k) {
-                    const double r = std::exp(ell[k] - S);
-                    const double* Pdk = Pd.data() + static_cast<std::size_t>(k) * D;
-                    for (int i = 0; i < D; ++i) d[i] += r * Pdk[i];
-                }
-                for (int i = 0; i < D; ++i) grad[p * D + i] = static_cast<T>(d[i] / beta);
-            }
+            mixture_point(D, K, beta, logw, means, precision, y + p * D, scratch.data(), value ? value + p : nullptr,
+                          grad ? grad + p * D : nullptr);
         }
     }
     errors.rethrow();
