@@ -23,6 +23,7 @@
 #include "cuda/cuda_state.h"
 #include "cuda/cublas_wrappers.h"
 #include "cuda/icnn_cuda.h"
+#include "cuda/icnn_forward_ops.cuh"
 #include "cuda/icnn_kernels.cuh"
 #include "cuda/scratch_plan.h"
 #include "wgf/error.h"
@@ -50,7 +51,8 @@ struct Workspace {
     T* BX = nullptr;     // [Wmax × P]  B_l X
     T* U = nullptr;      // [Wmax × P]  C_l Z_{l−1}
     T* Delta = nullptr;  // [Wmax × P]  δ_l
-    T* J = nullptr;      // [Wmax × P·D]  J_{l−1} in the forward pass, then M = diag(e) K
+    T* J = nullptr;      // [Wmax × P·D]  J_l, streamed through the layers
+    T* M = nullptr;      // [Wmax × P·D]  diag(e_l) K_l
     T* H = nullptr;      // [D² × P]  when hess_x is not an output
     T* F = nullptr;      // [D² × P]  potrf's copy of H (H stays for the pivot floor and re-factorisations)
     T** ptrs = nullptr;  // [P]  potrfBatched's pointer array
@@ -89,6 +91,7 @@ std::size_t plan_workspace(const IcnnShape& shape, const Request& req, std::int6
     ws.Delta = takeT(Wmax * P);
     if (req.hess) {
         ws.J = takeT(Wmax * P * D);
+        ws.M = takeT(Wmax * P * D);
         if (!req.hess_out) ws.H = takeT(D * D * P);
     }
     if (req.potrf) {
@@ -118,27 +121,28 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     const T* xc = x + n0 * D;  // X_cm [D × P]
     const int PD = P * D;
 
-    // ---- forward: S, U, Z, σ', σ'' and (Hessian path) the Jacobians K_l ----------------------------
-    for (int l = 0; l < L; ++l) {
-        const auto& ll = layout.layers[l];
-        const int W = ll.width, Wp = ll.width_prev;
-        const T* A = params + ll.A;
-        const T* B = params + ll.B;
-        const T* C = params + ll.C;
-        gemm(cb, kN, kN, r * W, P, D, T(1), A, r * W, xc, D, T(0), ws.S[l], r * W);  // S_l = A_cm X
-        gemm(cb, kT, kN, W, P, D, T(1), B, D, xc, D, T(0), ws.BX, W);                 // B_l X
-        if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C, Wp, ws.Z[l - 1], Wp, T(0), ws.U, W);  // C_l Z_{l−1}
-        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * P), kThreads, stream, quad_forward_kernel<T>)(
-            l, W, r, P, ws.S[l], ws.BX, params + ll.b, ws.U, ws.Z[l], ws.S1[l], ws.S2[l], nullptr, D, nullptr, nullptr,
-            nullptr);
-        WGF_LAUNCH_CHECK(stream);
-        if (!req.hess) continue;
-        if (l > 0) gemm(cb, kT, kN, W, PD, Wp, T(1), C, Wp, ws.J, Wp, T(0), ws.K[l], W);  // C_l J_{l−1}
-        // K_l += ∇q_l; J_l = diag(σ'(u_l)) K_l feeds layer l+1 (overwrites J_{l−1}, already consumed).
-        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * PD), kThreads, stream, quad_jacobian_kernel<T>)(
-            /*accumulate=*/l > 0, W, D, r, P, ws.S[l], A, B, ws.S1[l], ws.K[l], l + 1 < L ? ws.J : nullptr);
-        WGF_LAUNCH_CHECK(stream);
+    // ---- forward (icnn_forward_ops.cuh, shared with training): S, U, Z, σ', σ'' and (Hessian path)
+    // ∇q_l into K_l; one U, one δ and one J buffer streamed through the layers; e_l in place of σ''_l ----------
+    ForwardTensors<T> ft;
+    ft.S = ws.S;
+    ft.U.assign(L, ws.U);
+    ft.Z = ws.Z;
+    ft.S1 = ws.S1;
+    ft.S2 = ws.S2;
+    if (req.hess) ft.DQ = ws.K;  // K_l starts as ∇q_l
+    ft.Delta.assign(L, ws.Delta);
+    ft.Delta[L - 1] = nullptr;  // c broadcast on the fly
+    ft.G = ws.G;
+    if (req.hess) {
+        ft.E = ws.S2;
+        ft.E[0] = nullptr;  // layer 0 is linear: e_0 = 0 is not needed
     }
+    ft.K = ws.K;
+    ft.J.assign(L, ws.J);
+    ft.BX = ws.BX;
+    ft.M = ws.M;
+    ft.Pm = ws.Pm.data();
+    values_forward_cuda(st, shape, layout, params, xc, P, ft);
     const T* c = params + layout.c;
     const int WL = layout.layers[L - 1].width;
 
@@ -151,16 +155,11 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     }
     if (!req.grad && !req.hess) return;
 
-    // ---- reverse: G_l = σ'(U_l) ⊙ Δ_l, E_l = σ''(U_l) ⊙ Δ_l (in S2), Δ_{l−1} = C_lᵀ G_l --------------------
-    for (int l = L - 1; l >= 0; --l) {
-        const auto& ll = layout.layers[l];
-        const int W = ll.width, Wp = ll.width_prev;
-        const bool top = l == L - 1;
-        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * P), kThreads, stream, reverse_kernel<T>)(
-            W, P, ws.S1[l], ws.S2[l], top ? c : ws.Delta, top ? 0 : W, ws.G[l], l > 0 ? ws.S2[l] : nullptr);
-        WGF_LAUNCH_CHECK(stream);
-        if (l > 0) gemm(cb, kN, kN, Wp, P, W, T(1), params + ll.C, Wp, ws.G[l], W, T(0), ws.Delta, Wp);
-    }
+    // ---- reverse (grad_recursion_forward), then with the Hessian its assembly (K_l complete) ------------------
+    grad_recursion_forward_cuda(st, shape, layout, params, P, ft);
+    const int DD = D * D;
+    T* H = req.hess_out ? out.hess_x + n0 * DD : ws.H;  // [D² × P]
+    if (req.hess) hessian_assembly_forward_cuda(st, shape, layout, params, P, ft, H);
 
     // ---- ∇ψ ---------------------------------------------------------------------------------------------
     if (req.grad) {
@@ -184,23 +183,9 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     }
     if (!req.hess) return;
 
-    // ---- ∇²ψ = Σ_l Pm_l G_l + s I + Σ_{l≥1} K_lᵀ diag(e_l) K_l, then symmetrise -------------------------
-    const int DD = D * D;
-    T* H = req.hess_out ? out.hess_x + n0 * DD : ws.H;  // [D² × P]
-    for (int l = 0; l < L; ++l) {
-        const int W = layout.layers[l].width;
-        gemm(cb, kN, kN, DD, P, W, T(1), ws.Pm[l], DD, ws.G[l], W, l == 0 ? T(0) : T(1), H, DD);
-    }
+    // ---- ∇²ψ: + s I, then symmetrise ----------------------------------------------------------------------------
     WGF_LAUNCH_KERNEL(grid_for(PD), kThreads, stream, add_diagonal_kernel<T>)(D, P, s, H);
     WGF_LAUNCH_CHECK(stream);
-    for (int l = 1; l < L; ++l) {
-        const int W = layout.layers[l].width;
-        const long long stride = static_cast<long long>(W) * D;
-        WGF_LAUNCH_KERNEL(grid_for(std::int64_t(W) * PD), kThreads, stream, diag_scale_kernel<T>)(W, D, P, ws.S2[l], ws.K[l], ws.J);
-        WGF_LAUNCH_CHECK(stream);
-        // H_p += K_pᵀ (diag(e) K)_p for every point p: W×D blocks at stride W·D, D×D results at D².
-        gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.J, W, stride, T(1), H, D, DD, P);
-    }
     T* F = req.potrf ? ws.F : nullptr;  // symmetrize_kernel also writes potrf's copy
     WGF_LAUNCH_KERNEL(grid_for(std::int64_t(DD) * P), kThreads, stream, symmetrize_kernel<T>)(D, P, H, F);
     WGF_LAUNCH_CHECK(stream);

@@ -102,6 +102,29 @@ __global__ void reverse_kernel(int W, int P, const T* S1, const T* S2, const T* 
     }
 }
 
+/// out(j, p) = v[j] for every point (δ_{L−1} = c, broadcast over the chunk).
+template <typename T>
+__global__ void broadcast_columns_kernel(int W, int P, const T* __restrict__ v, T* __restrict__ out) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) out[idx] = v[idx % W];
+}
+
+/// jacobian_recursion_forward and the second-order part of hessian_assembly_forward, layer l ≥ 1:
+/// K_l = ∇q_l + C_l J_{l−1} (K holds the product on entry, DQ = ∇q_l; DQ null: K holds the sum
+/// already), J_l = σ'(u_l) ⊙ K_l (J not null: layers below the last) and M = diag(e_l) K_l per point,
+/// the right factor of H += K_lᵀ M. Thread ↔ entry (j, column p·D + d) of K.
+template <typename T>
+__global__ void jacobian_forward_kernel(int W, int D, int P, const T* __restrict__ DQ, const T* __restrict__ S1,
+                                        const T* __restrict__ E, T* __restrict__ K, T* __restrict__ J,
+                                        T* __restrict__ M) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
+        const std::int64_t pj = (idx / (std::int64_t(W) * D)) * W + idx % W;
+        const T k = DQ != nullptr ? K[idx] + DQ[idx] : K[idx];
+        K[idx] = k;
+        if (J != nullptr) J[idx] = S1[pj] * k;
+        M[idx] = E[pj] * k;
+    }
+}
+
 /// ψ(x_p) = c·z_{L−1}(:, p) + (s/2)‖x_p‖². One warp ↔ one point; lanes stride over units and
 /// coordinates, then a shuffle reduction.
 template <typename T>

@@ -21,6 +21,7 @@
 #include "cuda/cublas_wrappers.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_state.h"
+#include "cuda/icnn_forward_ops.cuh"
 #include "cuda/scratch_plan.h"
 #include "cuda/train_cuda.h"
 #include "cuda/train_kernels.cuh"
@@ -157,29 +158,29 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
     const auto Wof = [&](int l) { return layout.layers[l].width; };
     const auto Wprev = [&](int l) { return layout.layers[l].width_prev; };
     const auto A = [&](int l) { return params + layout.layers[l].A; };
-    const auto B = [&](int l) { return params + layout.layers[l].B; };
     const auto C = [&](int l) { return params + layout.layers[l].C; };
-    const T* c = params + layout.c;
 
-    // ---- values (values_forward) and ∇q_l (quad_jacobian_forward) -------------------------------------
-    for (int l = 0; l < L; ++l) {
-        const int W = Wof(l), Wp = Wprev(l);
-        gemm(cb, kN, kN, r * W, P, D, T(1), A(l), r * W, X, D, T(0), ws.S[l], r * W);
-        gemm(cb, kT, kN, W, P, D, T(1), B(l), D, X, D, T(0), ws.BX, W);
-        if (l > 0) gemm(cb, kT, kN, W, P, Wp, T(1), C(l), Wp, ws.Z[l - 1], Wp, T(0), ws.U[l], W);
-        WGF_LAUNCH(quad_forward_kernel, std::int64_t(W) * P, l, W, r, P, ws.S[l], ws.BX, params + layout.layers[l].b,
-                   ws.U[l], ws.Z[l], ws.S1[l], ws.S2[l], spec.hess ? ws.S3[l] : nullptr, D, A(l), B(l), ws.DQ[l]);
-    }
-    // ---- gradient recursion: δ_{L−1} = c; g_l = σ' ⊙ δ_l (and with hess e_l = σ'' ⊙ δ_l, of
-    // hessian_assembly_forward); δ_{l−1} = C_lᵀ g_l ------------------------------------------------------------
-    WGF_LAUNCH(broadcast_columns_kernel, std::int64_t(Wof(L - 1)) * P, Wof(L - 1), P, c, ws.Delta[L - 1]);
-    for (int l = L - 1; l >= 0; --l) {
-        const int W = Wof(l);
-        WGF_LAUNCH(reverse_kernel, std::int64_t(W) * P, W, P, ws.S1[l], ws.S2[l], ws.Delta[l], W, ws.G[l],
-                   spec.hess ? ws.E[l] : static_cast<T*>(nullptr));
-        if (l > 0) gemm(cb, kN, kN, Wprev(l), P, W, T(1), C(l), Wprev(l), ws.G[l], W, T(0), ws.Delta[l - 1], Wprev(l));
-    }
-    // ---- ∇ψ = Σ_l ∇q_lᵀ g_l + s x (grad_assembly_forward; ∇q_l came with the values) -------------------------
+    // ---- the forward ops shared with evaluation (icnn_forward_ops.cuh): values and ∇q_l, the gradient
+    // recursion (δ_{L−1} = c kept for the backward), and with hess ∇²ψ; then ∇ψ = Σ_l ∇q_lᵀ g_l + s x
+    // (grad_assembly_forward) and the symmetrisation, s I and Cholesky of ∇²ψ in one kernel ------------------
+    ForwardTensors<T> ft;
+    ft.S = ws.S;
+    ft.U = ws.U;
+    ft.Z = ws.Z;
+    ft.S1 = ws.S1;
+    ft.S2 = ws.S2;
+    ft.S3 = ws.S3;  // null entries without hess
+    ft.DQ = ws.DQ;
+    ft.Delta = ws.Delta;
+    ft.G = ws.G;
+    if (spec.hess) ft.E = ws.E;
+    ft.K = ws.K;
+    ft.J = ws.J;
+    ft.BX = ws.BX;
+    ft.M = ws.M;
+    ft.Pm = ws.Pm.data();
+    values_forward_cuda(st, shape, layout, params, X, P, ft);
+    grad_recursion_forward_cuda(st, shape, layout, params, P, ft);
     WGF_LAUNCH(scale_kernel, PD, std::int64_t(PD), s, X, ws.Y);
     for (int l = 0; l < L; ++l) {
         const int W = Wof(l);
@@ -187,23 +188,7 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
                              ws.Y, D, D, P);
     }
     if (spec.hess) {
-        // ---- ∇²ψ (hessian_assembly_forward): H = Σ_l Pm_l g_l, then layer by layer of the Jacobian
-        // recursion (jacobian_recursion_forward) K_l = ∇q_l + C_l J_{l−1}, J_l = diag(σ') K_l and
-        // H += K_lᵀ diag(e_l) K_l; the symmetrisation, s I and the Cholesky (cholesky_logdet_forward) in
-        // one kernel ---------------------------------------------------------------------------------------------
-        for (int l = 0; l < L; ++l) {
-            const int W = Wof(l);
-            gemm(cb, kN, kN, DD, P, W, T(1), ws.Pm[l], DD, ws.G[l], W, l == 0 ? T(0) : T(1), ws.H, DD);
-        }
-        for (int l = 1; l < L; ++l) {
-            const int W = Wof(l), Wp = Wprev(l);
-            const T* Jprev = l == 1 ? ws.DQ[0] : ws.J[l - 1];
-            gemm(cb, kT, kN, W, PD, Wp, T(1), C(l), Wp, Jprev, Wp, T(0), ws.K[l], W);
-            WGF_LAUNCH(jacobian_forward_kernel, std::int64_t(W) * PD, W, D, P, ws.DQ[l], ws.S1[l], ws.E[l], ws.K[l],
-                       l + 1 < L ? ws.J[l] : static_cast<T*>(nullptr), ws.M);
-            const long long stride = static_cast<long long>(W) * D;
-            gemm_strided_batched(cb, kT, kN, D, D, W, T(1), ws.K[l], W, stride, ws.M, W, stride, T(1), ws.H, D, DD, P);
-        }
+        hessian_assembly_forward_cuda(st, shape, layout, params, P, ft, ws.H);
         WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, s, ws.H, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
     }
     // ---- the loss's own terms: potential, W₂, sums -------------------------------------------------------------

@@ -26,12 +26,6 @@ __global__ void activation_backward_kernel(std::int64_t count, const T* __restri
     WGF_GRID_STRIDE(i, count) activation_backward_entry(S1[i], Zbar[i], U_bar[i]);
 }
 
-/// out(j, p) = v[j] for every point (δ_{L−1} = c, broadcast over the chunk).
-template <typename T>
-__global__ void broadcast_columns_kernel(int W, int P, const T* __restrict__ v, T* __restrict__ out) {
-    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) out[idx] = v[idx % W];
-}
-
 /// y[i] = a·x[i] over `count` entries (∇ψ's s x term, before the layers' terms are added).
 template <typename T>
 __global__ void scale_kernel(std::int64_t count, T a, const T* __restrict__ x, T* __restrict__ y) {
@@ -72,24 +66,6 @@ __global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, T s, const
         logdet[p] = code == kIcnnOk ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
         status[p] = code;
         if (code != kIcnnOk) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
-    }
-}
-
-// ---- jacobian_recursion_forward and the second-order part of hessian_assembly_forward ---------------------
-
-/// Layer l ≥ 1: K_l = ∇q_l + C_l J_{l−1} (K holds the product on entry), J_l = σ'(u_l) ⊙ K_l (J not
-/// null: layers below the last) and M = diag(e_l) K_l per point, the right factor of H += K_lᵀ M.
-/// Thread ↔ entry (j, column p·D + d) of K.
-template <typename T>
-__global__ void jacobian_forward_kernel(int W, int D, int P, const T* __restrict__ DQ, const T* __restrict__ S1,
-                                        const T* __restrict__ E, T* __restrict__ K, T* __restrict__ J,
-                                        T* __restrict__ M) {
-    WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
-        const std::int64_t pj = (idx / (std::int64_t(W) * D)) * W + idx % W;
-        const T k = K[idx] + DQ[idx];
-        K[idx] = k;
-        if (J != nullptr) J[idx] = S1[pj] * k;
-        M[idx] = E[pj] * k;
     }
 }
 
