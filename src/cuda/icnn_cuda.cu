@@ -195,12 +195,7 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     std::int32_t* status = (req.own_status ? ws.status : out.status) + n0;
     T* logdet = out.logdet + n0;
     if (!req.potrf) {
-        if (D <= 16) {
-            WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, cholesky_logdet_kernel<T, 16>)(D, P, H, logdet, status);
-        } else {
-            WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, stream, cholesky_logdet_kernel<T, kMaxCholeskyDim>)(D, P, H, logdet, status);
-        }
-        WGF_LAUNCH_CHECK(stream);
+        cholesky_logdet_cuda<T>(st, D, P, 0, H, T(0), false, nullptr, nullptr, logdet, status, nullptr);
     } else {
         // cuSOLVER potrfBatched: takes an array of device pointers (no strided variant), factorises in
         // place the copy F (H is kept: logdet_from_factor_kernel reads its diagonal for the pivot floor

@@ -6,8 +6,8 @@
 //   hessian_assembly_forward (+ jacobian_recursion_forward)
 //                                             K_l = ∇q_l + C_l J_{l−1}, J_l = diag(σ') K_l,
 //                                             H = Σ_l Pm_l g_l + Σ_{l≥1} K_lᵀ diag(e_l) K_l (before
-//                                             the symmetrisation and s I, which the callers fuse
-//                                             into their next kernel)
+//                                             the symmetrisation and s I)
+//   cholesky_logdet_forward                   factor, log det and status per point
 // The tensors are per-layer pointer lists (ForwardTensors); a caller that streams a tensor through
 // one buffer (evaluation keeps one U, one δ and one J) gives the same pointer for every layer. Layouts
 // as icnn_kernels.cuh (column-major, column p = point p).
@@ -103,6 +103,24 @@ void hessian_assembly_forward_cuda(CudaState& st, const IcnnShape& shape, const 
         const long long stride = static_cast<long long>(W) * D;
         gemm_strided_batched(st.cublas, kT, kN, D, D, W, T(1), t.K[l], W, stride, t.M, W, stride, T(1), H, D, DD, P);
     }
+}
+
+/// cholesky_logdet_forward on P points (cholesky_logdet_kernel): in local memory for D ≤ kMaxCholeskyDim,
+/// in F (global memory) above. Evaluation with D > kMaxCholeskyDim uses cuSOLVER instead (icnn_cuda.cu).
+template <typename T>
+void cholesky_logdet_cuda(CudaState& st, int D, int P, std::int64_t n0, const T* H, T s, bool symmetrize, const T* Y,
+                          T* F, T* logdet, std::int32_t* status, unsigned long long* first_failure) {
+    if (D <= 16) {
+        WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, st.stream, cholesky_logdet_kernel<T, 16>)(
+            D, P, n0, H, s, symmetrize, Y, F, logdet, status, first_failure);
+    } else if (D <= kMaxCholeskyDim) {
+        WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, st.stream, cholesky_logdet_kernel<T, kMaxCholeskyDim>)(
+            D, P, n0, H, s, symmetrize, Y, F, logdet, status, first_failure);
+    } else {
+        WGF_LAUNCH_KERNEL(grid_for(P, 32), 32, st.stream, cholesky_logdet_kernel<T, 0>)(
+            D, P, n0, H, s, symmetrize, Y, F, logdet, status, first_failure);
+    }
+    WGF_LAUNCH_CHECK(st.stream);
 }
 
 }  // namespace detail

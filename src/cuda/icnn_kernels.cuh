@@ -69,25 +69,6 @@ __global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __r
     }
 }
 
-/// K_l += ∇q_l (accumulate) or K_l = ∇q_l, and J_l = diag(σ'(u_l)) K_l when J is not null.
-/// Thread ↔ entry (j, column p·D + d) of K. A is [D][r][W], B is [W][D] (row-major, as stored).
-template <typename T>
-__global__ void quad_jacobian_kernel(bool accumulate, int W, int D, int r, int P, const T* __restrict__ S,
-                                     const T* __restrict__ A, const T* __restrict__ B, const T* __restrict__ S1,
-                                     T* __restrict__ K, T* __restrict__ J) {
-    const std::int64_t count = std::int64_t(W) * P * D;
-    WGF_GRID_STRIDE(idx, count) {
-        const int j = static_cast<int>(idx % W);
-        const std::int64_t col = idx / W;
-        const std::int64_t p = col / D;
-        const int d = static_cast<int>(col % D);
-        const T kq = quad_jacobian(S + p * r * W + j, W, A + std::int64_t(d) * r * W + j, W, r, B[j * D + d]);
-        const T k = (accumulate ? K[idx] : T(0)) + kq;
-        K[idx] = k;
-        if (J != nullptr) J[idx] = S1[p * W + j] * k;
-    }
-}
-
 /// g_l = σ'(u_l) ⊙ δ_l and (E not null) e_l = σ''(u_l) ⊙ δ_l; E may alias S2 (in place, as the
 /// host). δ_l(j, p) = delta[j + p·delta_ld]; delta_ld = 0 broadcasts c on the last layer.
 template <typename T>
@@ -162,18 +143,6 @@ __global__ void scale_projections_kernel(int W, int r, int P, const T* __restric
     }
 }
 
-/// M = diag(e_l) K_l per point: M(j, p·D + d) = e(j, p) K(j, p·D + d).
-template <typename T>
-__global__ void diag_scale_kernel(int W, int D, int P, const T* __restrict__ E, const T* __restrict__ K,
-                                  T* __restrict__ M) {
-    const std::int64_t count = std::int64_t(W) * P * D;
-    WGF_GRID_STRIDE(idx, count) {
-        const int j = static_cast<int>(idx % W);
-        const std::int64_t p = idx / (std::int64_t(W) * D);
-        M[idx] = E[p * W + j] * K[idx];
-    }
-}
-
 /// Pm_l [D² × W] (column-major): column j = P_{l,j} = 2 Σ_t a_{l,t,j} a_{l,t,j}ᵀ flattened (a·D + b).
 template <typename T>
 __global__ void build_pm_kernel(int W, int D, int r, const T* __restrict__ A, T* __restrict__ Pm) {
@@ -223,19 +192,44 @@ __global__ void symmetrize_kernel(int D, int P, T* __restrict__ H, T* __restrict
     }
 }
 
-/// Cholesky + log det of each point's H (D ≤ kMaxDim), one thread ↔ one point. The factorisation
-/// runs in a thread-local array: local memory is interleaved across the threads of a warp, so the
-/// same-offset accesses of 32 threads coalesce. H itself is not modified.
-template <typename T, int kMaxDim>
-__global__ void cholesky_logdet_kernel(int D, int P, const T* __restrict__ H, T* __restrict__ logdet,
-                                       std::int32_t* __restrict__ status) {
-    T a[kMaxDim * kMaxDim];
+/// cholesky_logdet_forward, one thread ↔ one point, the one in-kernel Cholesky path of evaluation and
+/// training: a = ½(H_p + H_pᵀ) + s I (symmetrize: training, whose H is the unsymmetrised sum of
+/// hessian_assembly_forward) or a = H_p (evaluation, already symmetric), factorised by
+/// cholesky_lower_inplace; logdet and status (the contract of wgf/icnn_status.h; a point whose push
+/// Y, when given, is not finite is kIcnnNonFinite). F given: the factor is kept there (the training's
+/// backward needs it). first_failure given: the lowest failing point index n0 + p (atomicMin:
+/// deterministic). kLocalDim > 0: the factorisation runs in a thread-local array (D ≤ kLocalDim;
+/// local memory is interleaved across a warp, so the same-offset accesses of 32 threads coalesce);
+/// kLocalDim = 0: in F itself (global memory, any D). H is not modified.
+template <typename T, int kLocalDim>
+__global__ void cholesky_logdet_kernel(int D, int P, std::int64_t n0, const T* __restrict__ H, T s, bool symmetrize,
+                                       const T* __restrict__ Y, T* __restrict__ F, T* __restrict__ logdet,
+                                       std::int32_t* __restrict__ status, unsigned long long* first_failure) {
+    T local[kLocalDim > 0 ? kLocalDim * kLocalDim : 1];
     const std::int64_t dd = std::int64_t(D) * D;
     WGF_GRID_STRIDE(p, std::int64_t(P)) {
-        for (int k = 0; k < D * D; ++k) a[k] = H[p * dd + k];
-        const int code = cholesky_lower_inplace(a, D);  // the contract of wgf/icnn_status.h
+        T* a = kLocalDim > 0 ? local : F + p * dd;
+        const T* h = H + p * dd;
+        if (symmetrize) {
+            for (int i = 0; i < D; ++i) {
+                a[std::int64_t(i) * D + i] = h[std::int64_t(i) * D + i] + s;
+                for (int j = 0; j < i; ++j) {
+                    const T v = T(0.5) * (h[std::int64_t(i) * D + j] + h[std::int64_t(j) * D + i]);
+                    a[std::int64_t(i) * D + j] = v;
+                    a[std::int64_t(j) * D + i] = v;
+                }
+            }
+        } else {
+            for (std::int64_t k = 0; k < dd; ++k) a[k] = h[k];
+        }
+        int code = cholesky_lower_inplace(a, D);
+        for (int d = 0; Y != nullptr && code == kIcnnOk && d < D; ++d)
+            if (!(std::fabs(Y[p * D + d]) < T(INFINITY))) code = kIcnnNonFinite;
         logdet[p] = code == kIcnnOk ? cholesky_logdet(a, D) : std::numeric_limits<T>::quiet_NaN();
         status[p] = code;
+        if (kLocalDim > 0 && F != nullptr)
+            for (std::int64_t k = 0; k < dd; ++k) F[p * dd + k] = a[k];
+        if (code != kIcnnOk && first_failure != nullptr) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
     }
 }
 

@@ -189,7 +189,7 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
     }
     if (spec.hess) {
         hessian_assembly_forward_cuda(st, shape, layout, params, P, ft, ws.H);
-        WGF_LAUNCH(cholesky_factor_kernel, P, D, P, n0, s, ws.H, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
+        cholesky_logdet_cuda(st, D, P, n0, ws.H, s, true, ws.Y, ws.F, ws.logdet, ws.status + n0, ws.failure);
     }
     // ---- the loss's own terms: potential, W₂, sums -------------------------------------------------------------
     if (spec.potential != nullptr) {

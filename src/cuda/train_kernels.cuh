@@ -38,37 +38,6 @@ __global__ void fill_kernel(std::int64_t count, T value, T* __restrict__ v) {
     WGF_GRID_STRIDE(i, count) v[i] = value;
 }
 
-/// Cholesky of each point's ∇²ψ into F (global memory, thread ↔ point): F = ½(H + Hᵀ) + s I (the
-/// exact symmetrisation of hessian_assembly_forward, then the strong-convexity term; H is the
-/// assembled Σ_l terms and is not modified), logdet and status (the contract of wgf/icnn_status.h;
-/// a point whose push Y is not finite is kIcnnNonFinite); the lowest failing point index goes to
-/// *first_failure (atomicMin: deterministic). Mirrors cholesky_logdet_forward and the loss's check
-/// in jko_loss_host.cpp.
-template <typename T>
-__global__ void cholesky_factor_kernel(int D, int P, std::int64_t n0, T s, const T* __restrict__ H,
-                                       const T* __restrict__ Y, T* __restrict__ F, T* __restrict__ logdet,
-                                       std::int32_t* __restrict__ status, unsigned long long* first_failure) {
-    const std::int64_t dd = std::int64_t(D) * D;
-    WGF_GRID_STRIDE(p, std::int64_t(P)) {
-        T* f = F + p * dd;
-        const T* h = H + p * dd;
-        for (int a = 0; a < D; ++a) {
-            f[std::int64_t(a) * D + a] = h[std::int64_t(a) * D + a] + s;
-            for (int b = 0; b < a; ++b) {
-                const T v = T(0.5) * (h[std::int64_t(a) * D + b] + h[std::int64_t(b) * D + a]);
-                f[std::int64_t(a) * D + b] = v;
-                f[std::int64_t(b) * D + a] = v;
-            }
-        }
-        int code = cholesky_lower_inplace(f, D);
-        for (int d = 0; code == kIcnnOk && d < D; ++d)
-            if (!(std::fabs(Y[p * D + d]) < T(INFINITY))) code = kIcnnNonFinite;
-        logdet[p] = code == kIcnnOk ? cholesky_logdet(f, D) : std::numeric_limits<T>::quiet_NaN();
-        status[p] = code;
-        if (code != kIcnnOk) atomicMin(first_failure, static_cast<unsigned long long>(n0 + p));
-    }
-}
-
 /// H̄_p = scale · H_p⁻¹ from the factor F_p (cholesky_logdet_backward with logdet̄ = scale); points
 /// whose factorisation failed get H̄_p = 0. work: [D² × P] scratch.
 template <typename T>

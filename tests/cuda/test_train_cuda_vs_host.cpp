@@ -143,7 +143,8 @@ TEST_CASE("cuda JKO and identity losses match the host in double on the FD grid"
     for (const IcnnShape& shape : fd_shapes()) compare_losses<double>(shape, 37, seed += 3, 1e-10);
     compare_losses<double>(IcnnShape::uniform(12, 64), 256, 7, 1e-10);
     compare_losses<double>(IcnnShape::uniform(13, 256, 3, 5), 64, 8, 1e-10);
-    compare_losses<double>(IcnnShape::uniform(40, 32, 2, 2), 16, 9, 1e-10);  // D > 32
+    compare_losses<double>(IcnnShape::uniform(20, 16, 2, 2), 24, 10, 1e-10);  // 16 < D ≤ 32: the 32 × 32 local factor
+    compare_losses<double>(IcnnShape::uniform(40, 32, 2, 2), 16, 9, 1e-10);   // D > 32: the factor in global memory
 }
 
 TEST_CASE("cuda losses in float match the host in double") {
