@@ -123,15 +123,20 @@ __global__ void adam_project_kernel(std::int64_t count, const AdamScalars<T>* __
 }
 
 /// Whether the step's iterations can be captured into a CUDA graph: Φ must run on the device with
-/// no synchronisation or host copy (the built-in device potentials), and WGF_CUDA_GRAPHS=0 is not
-/// set (the fallback, for comparison and debugging).
+/// no synchronisation or host copy (the built-in device potentials), WGF_CUDA_GRAPHS=0 is not set
+/// (the fallback, for comparison and debugging), and the build is not WGF_DEBUG_SYNC.
 template <typename T>
 bool graph_capturable(const Potential<T>& potential) {
+#ifdef WGF_DEBUG_SYNC
+    (void)potential;
+    return false;  // every launch synchronises to find its own errors: nothing to capture
+#else
     const char* env = std::getenv("WGF_CUDA_GRAPHS");
     if (env != nullptr && std::string(env) == "0") return false;
     if (dynamic_cast<const QuadraticPotential<T>*>(&potential) != nullptr) return true;
     const auto* mixture = dynamic_cast<const GaussianMixturePotential<T>*>(&potential);
     return mixture != nullptr && mixture->dim() <= kMixtureMaxDim;
+#endif
 }
 
 /// An instantiated graph of one captured iteration, destroyed with the object.
