@@ -158,6 +158,24 @@ TEST_CASE("the graph replay trains the same maps as the launches it captured") {
     CHECK(with.map(0).params() == without.map(0).params());
 }
 
+TEST_CASE("the Gaussian-mixture potential is captured too, with the same maps as without graphs") {
+    const GaussianMixturePotential<double> pot({0.4, 0.6}, {-1.0, 0.5, 1.5, -0.5}, {1, 0, 0, 1, 0.5, 0.1, 0.1, 0.8}, 2);
+    Flow<double> with(kRho0), without(kRho0);
+    wgf_emu::Counters used[2];
+    for (const bool graphs : {true, false}) {
+        const GraphsSetting setting(graphs);
+        Context dev(Backend::Cuda);
+        JkoSolver<double> solver(dev, IcnnShape::uniform(2, 4, 2, 2), pot, budget_options(7, false, 0.0));
+        Flow<double>& flow = graphs ? with : without;
+        const wgf_emu::Counters before = wgf_emu::counters();
+        solver.run(flow);
+        used[graphs ? 0 : 1] = wgf_emu::counters() - before;
+    }
+    CHECK(used[0].graph_launches == 6);  // iterations 1 … 6 replay the capture of one
+    CHECK(used[1].graph_launches == 0);
+    CHECK(with.map(0).params() == without.map(0).params());
+}
+
 namespace {
 /// A D = 2 quadratic Φ whose evaluations from call number `from` on (counted over both backends'
 /// callbacks, one call per loss evaluation) return NaN values (bad_value) or NaN gradients.
