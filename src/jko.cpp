@@ -14,7 +14,7 @@
 #include <string>
 
 #include "device_memory.h"
-#include "host/jko_loss_host.h"
+#include "jko_loss_dispatch.h"
 #include "wgf/detail/softplus.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
@@ -22,7 +22,6 @@
 #include "wgf/random.h"
 
 #ifdef WGF_WITH_CUDA
-#include "cuda/train_cuda.h"
 #include "cuda/train_step_cuda.h"
 #endif
 
@@ -103,21 +102,6 @@ void gather_batch(const std::vector<T>& pool, const std::vector<std::int64_t>& r
         const std::int64_t src = rows[static_cast<std::size_t>(it * N + b)];
         std::copy(pool.begin() + src * D, pool.begin() + (src + 1) * D, batch.begin() + b * D);
     }
-}
-
-/// The loss of one training iteration on ctx's backend: jko_loss without the public entry point's
-/// scans of x and of the parameters, which the solver made itself (validation stays at the public
-/// entry points); a non-finite loss or gradient is caught after the call.
-template <typename T>
-JkoLossValue training_loss(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
-                           const Potential<T>& potential, const JkoLossOptions& lo, T* grad) {
-    if (ctx.backend() == Backend::Host)
-        return detail::jko_loss_host(ctx.host_threads(), shape, params, x, n, potential, lo, grad);
-#ifdef WGF_WITH_CUDA
-    return detail::jko_loss_cuda(ctx, shape, params, x, n, potential, lo, grad);
-#else
-    WGF_FAIL("JkoSolver: backend cuda is not built");
-#endif
 }
 
 template <typename T>
@@ -664,7 +648,9 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             }
             JkoLossValue L;
             try {
-                L = training_loss(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo, buf.grad());
+                // the backend's loss without re-scanning the batch and parameters the solver made
+                L = detail::jko_loss_unchecked(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo,
+                                               buf.grad());
             } catch (const NotPositiveDefinite& e) {
                 throw NotPositiveDefinite(e.point(), e.status(), where_failed(k, it) + e.what());
             } catch (const Error& e) {

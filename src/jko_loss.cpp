@@ -6,6 +6,7 @@
 #include "count_nonfinite.h"
 #include "host/icnn_host.h"
 #include "host/jko_loss_host.h"
+#include "jko_loss_dispatch.h"
 #include "wgf/error.h"
 
 #ifdef WGF_WITH_CUDA
@@ -40,6 +41,13 @@ JkoLossValue jko_loss(Context& ctx, const IcnnShape& shape, const T* params, con
     WGF_CHECK(potential.dim() == shape.dim,
               "jko_loss: potential dimension " << potential.dim() << " differs from the ICNN's D = " << shape.dim);
     check_common(ctx, shape, params, x, n, "jko_loss");
+    return detail::jko_loss_unchecked(ctx, shape, params, x, n, potential, options, dL_dparams);
+}
+
+template <typename T>
+JkoLossValue detail::jko_loss_unchecked(Context& ctx, const IcnnShape& shape, const T* params, const T* x,
+                                        std::int64_t n, const Potential<T>& potential, const JkoLossOptions& options,
+                                        T* dL_dparams) {
     if (ctx.backend() == Backend::Host)
         return detail::jko_loss_host(ctx.host_threads(), shape, params, x, n, potential, options, dL_dparams);
 #ifdef WGF_WITH_CUDA
@@ -66,6 +74,12 @@ template JkoLossValue jko_loss<float>(Context&, const IcnnShape&, const float*, 
                                       const Potential<float>&, const JkoLossOptions&, float*);
 template JkoLossValue jko_loss<double>(Context&, const IcnnShape&, const double*, const double*, std::int64_t,
                                        const Potential<double>&, const JkoLossOptions&, double*);
+template JkoLossValue detail::jko_loss_unchecked<float>(Context&, const IcnnShape&, const float*, const float*,
+                                                        std::int64_t, const Potential<float>&, const JkoLossOptions&,
+                                                        float*);
+template JkoLossValue detail::jko_loss_unchecked<double>(Context&, const IcnnShape&, const double*, const double*,
+                                                         std::int64_t, const Potential<double>&,
+                                                         const JkoLossOptions&, double*);
 template double identity_loss<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t, float*);
 template double identity_loss<double>(Context&, const IcnnShape&, const double*, const double*, std::int64_t,
                                       double*);

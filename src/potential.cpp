@@ -150,29 +150,28 @@ std::string QuadraticPotential<T>::fingerprint() const {
 }
 
 template <typename T>
-void QuadraticPotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
-#ifdef WGF_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda) {
-        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad, false);
-        const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
-        detail::quadratic_eval_cuda(*detail::cuda_state(ctx), m_dim, dev[0], dev[1], y, n, value, grad);
-        return;
-    }
-#endif
-    eval(ctx, y, n, value, grad);
+void QuadraticPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    evaluate(ctx, y, n, value, grad, true);
 }
 
 template <typename T>
-void QuadraticPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+void QuadraticPotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    evaluate(ctx, y, n, value, grad, false);
+}
+
+template <typename T>
+void QuadraticPotential<T>::evaluate(Context& ctx, const T* y, std::int64_t n, T* value, T* grad, bool scan_y) const {
 #ifdef WGF_WITH_CUDA
     if (ctx.backend() == Backend::Cuda) {
-        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad, true);
+        check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad, scan_y);
         const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
         detail::quadratic_eval_cuda(*detail::cuda_state(ctx), m_dim, dev[0], dev[1], y, n, value, grad);
         return;
     }
+#else
+    (void)scan_y;
 #endif
-    const int threads = ctx.host_threads();
+    const int threads = ctx.host_threads();  // the host always scans y: it costs no synchronisation
     eval_via_host(ctx, "QuadraticPotential", m_dim, y, n, value, grad,
                   [&](const T* hy, std::int64_t hn, T* hv, T* hg) {
                       detail::quadratic_eval_host(threads, m_dim, m_A.data(), m_m.data(), hy, hn, hv, hg);
@@ -237,31 +236,30 @@ std::string GaussianMixturePotential<T>::fingerprint() const {
 }
 
 template <typename T>
-void GaussianMixturePotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
-#ifdef WGF_WITH_CUDA
-    if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {
-        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad, false);
-        const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
-        detail::mixture_eval_cuda(*detail::cuda_state(ctx), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
-                                  grad);
-        return;
-    }
-#endif
-    eval(ctx, y, n, value, grad);
+void GaussianMixturePotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    evaluate(ctx, y, n, value, grad, true);
 }
 
 template <typename T>
-void GaussianMixturePotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+void GaussianMixturePotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    evaluate(ctx, y, n, value, grad, false);
+}
+
+template <typename T>
+void GaussianMixturePotential<T>::evaluate(Context& ctx, const T* y, std::int64_t n, T* value, T* grad,
+                                           bool scan_y) const {
 #ifdef WGF_WITH_CUDA
     if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {  // larger D: host staging below
-        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad, true);
+        check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad, scan_y);
         const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
         detail::mixture_eval_cuda(*detail::cuda_state(ctx), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
                                   grad);
         return;
     }
+#else
+    (void)scan_y;
 #endif
-    const int threads = ctx.host_threads();
+    const int threads = ctx.host_threads();  // the host (and host staging) always scans y
     eval_via_host(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad,
                   [&](const T* hy, std::int64_t hn, T* hv, T* hg) {
                       detail::mixture_eval_host(threads, m_dim, components(), m_beta, m_logw.data(), m_means.data(),

@@ -67,6 +67,8 @@ public:
     const std::vector<double>& center() const { return m_m; }
 
 private:
+    /// eval (scan_y) and eval_unchecked (not: a Cuda context skips the NaN scan of y).
+    void evaluate(Context& ctx, const T* y, std::int64_t n, T* value, T* grad, bool scan_y) const;
     int m_dim;
     std::vector<double> m_A, m_m;
     std::shared_ptr<detail::PotentialDeviceCache> m_device;
@@ -87,6 +89,8 @@ public:
     int components() const { return static_cast<int>(m_logw.size()); }
 
 private:
+    /// eval (scan_y) and eval_unchecked (not: a Cuda context skips the NaN scan of y).
+    void evaluate(Context& ctx, const T* y, std::int64_t n, T* value, T* grad, bool scan_y) const;
     int m_dim;
     double m_beta;
     std::vector<double> m_logw;       // log w_k − ½ log det(2π Σ_k)

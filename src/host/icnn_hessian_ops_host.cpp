@@ -9,23 +9,10 @@
 #include "host_blas.h"
 #include "icnn_block_host.h"
 #include "wgf/detail/cholesky.h"
-#include "wgf/detail/icnn_rules.h"
+#include "icnn_rules_host.h"
 
 namespace wgf {
 namespace detail {
-namespace {
-// The per-entry rules of wgf/detail/icnn_rules.h over n entries (restrict pointers: vectorised).
-template <typename T>
-void curvature_entries(std::ptrdiff_t n, const T* __restrict s2, const T* __restrict delta, T* __restrict e) {
-    for (std::ptrdiff_t i = 0; i < n; ++i) e[i] = curvature_entry(s2[i], delta[i]);
-}
-template <typename T>
-void curvature_backward_entries(std::ptrdiff_t n, const T* __restrict e_bar, const T* __restrict s2,
-                                const T* __restrict s3, const T* __restrict delta, T* __restrict delta_bar,
-                                T* __restrict u_bar) {
-    for (std::ptrdiff_t i = 0; i < n; ++i) curvature_backward_entry(e_bar[i], s2[i], s3[i], delta[i], delta_bar[i], u_bar[i]);
-}
-}  // namespace
 
 
 template <typename T>

@@ -9,34 +9,10 @@
 #include "icnn_block_host.h"
 #include "softplus_vec_host.h"
 #include "wgf/detail/icnn_point.h"
-#include "wgf/detail/icnn_rules.h"
+#include "icnn_rules_host.h"
 
 namespace wgf {
 namespace detail {
-namespace {
-// The per-entry rules of wgf/detail/icnn_rules.h over n entries of column-major blocks (restrict
-// pointers: the loops vectorise as the Eigen expressions they replace).
-template <typename T>
-void gradient_entries(std::ptrdiff_t n, const T* __restrict s1, const T* __restrict delta, T* __restrict g) {
-    for (std::ptrdiff_t i = 0; i < n; ++i) g[i] = gradient_entry(s1[i], delta[i]);
-}
-template <typename T>
-void grad_recursion_backward_entries(std::ptrdiff_t n, const T* __restrict s1, const T* __restrict s2,
-                                     const T* __restrict delta, const T* __restrict g_bar, T* __restrict delta_bar,
-                                     T* __restrict u_bar) {
-    for (std::ptrdiff_t i = 0; i < n; ++i)
-        grad_recursion_backward_entry(s1[i], s2[i], delta[i], g_bar[i], delta_bar[i], u_bar[i]);
-}
-template <typename T>
-void activation_backward_entries(std::ptrdiff_t n, const T* __restrict s1, const T* __restrict z_bar,
-                                 T* __restrict u_bar) {
-    for (std::ptrdiff_t i = 0; i < n; ++i) activation_backward_entry(s1[i], z_bar[i], u_bar[i]);
-}
-template <typename T>
-void jacobian_backward_entries(std::ptrdiff_t n, const T* __restrict s2, const T* __restrict jk, T* __restrict u_bar) {
-    for (std::ptrdiff_t i = 0; i < n; ++i) jacobian_backward_entry(s2[i], jk[i], u_bar[i]);
-}
-}  // namespace
 
 
 template <typename T>
