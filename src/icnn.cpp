@@ -75,13 +75,8 @@ void icnn_project(Context& ctx, const IcnnShape& shape, T* params) {
     shape.validate();
     WGF_CHECK(params != nullptr, "icnn_project: params is null");
     if (ctx.backend() == Backend::Host) {
-        const IcnnLayout layout(shape);
-        for (std::size_t l = 1; l < layout.layers.size(); ++l) {
-            const auto& L = layout.layers[l];
-            const std::size_t n = static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
-            for (std::size_t i = L.C; i < L.C + n; ++i) params[i] = params[i] < T(0) ? T(0) : params[i];
-        }
-        for (std::size_t i = layout.c; i < layout.total; ++i) params[i] = params[i] < T(0) ? T(0) : params[i];
+        for (const auto& block : IcnnLayout(shape).nonnegative_blocks())
+            for (std::size_t i = block.begin; i < block.end; ++i) params[i] = params[i] < T(0) ? T(0) : params[i];
         return;
     }
 #ifdef WGF_WITH_CUDA

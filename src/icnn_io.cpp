@@ -29,11 +29,7 @@ void icnn_write(detail::BinaryWriter& w, const Icnn<T>& net) {
     };
     for (std::size_t i = 0; i < net.size(); ++i)
         WGF_CHECK(std::isfinite(net.data()[i]), "ICNN save: parameter " << i << " is not finite");
-    for (std::size_t l = 1; l < lay.layers.size(); ++l)
-        nonneg(lay.layers[l].C,
-               lay.layers[l].C + static_cast<std::size_t>(lay.layers[l].width) * static_cast<std::size_t>(lay.layers[l].width_prev),
-               "C_" + std::to_string(l + 1));
-    nonneg(lay.c, lay.total, "c");
+    for (const auto& block : lay.nonnegative_blocks()) nonneg(block.begin, block.end, block.name);
     w.put_bytes(kMagic, sizeof(kMagic));
     w.put<std::uint32_t>(kVersion);
     w.put<std::uint32_t>(sizeof(T));
@@ -154,12 +150,7 @@ Icnn<T> icnn_read(detail::BinaryReader& rd) {
                                                            << net.data()[i] << ", but " << block
                                                            << " must be >= 0 (a convex ICNN)");
     };
-    for (std::size_t l = 1; l < lay.layers.size(); ++l) {
-        const auto& L = lay.layers[l];
-        check_nonneg(L.C, L.C + static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev),
-                     "C_" + std::to_string(l + 1));
-    }
-    check_nonneg(lay.c, lay.total, "c");
+    for (const auto& block : lay.nonnegative_blocks()) check_nonneg(block.begin, block.end, block.name);
     return net;
 }
 

@@ -91,6 +91,17 @@ IcnnLayout::IcnnLayout(const IcnnShape& shape) {
     total = off;
 }
 
+std::vector<IcnnLayout::NonnegativeBlock> IcnnLayout::nonnegative_blocks() const {
+    std::vector<NonnegativeBlock> blocks;
+    for (std::size_t l = 1; l < layers.size(); ++l) {
+        const Layer& L = layers[l];
+        blocks.push_back({L.C, L.C + static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev),
+                          "C_" + std::to_string(l + 1)});
+    }
+    blocks.push_back({c, total, "c"});
+    return blocks;
+}
+
 template <typename T>
 Icnn<T>::Icnn(IcnnShape shape) : m_shape(std::move(shape)), m_layout(m_shape), m_params(m_layout.total, T(0)) {}
 
@@ -122,26 +133,17 @@ void Icnn<T>::set_params(const std::vector<T>& p) {
 template <typename T>
 void Icnn<T>::project() {
     T* p = m_params.data();
-    for (std::size_t l = 1; l < m_layout.layers.size(); ++l) {
-        const auto& L = m_layout.layers[l];
-        const std::size_t n = static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
-        for (std::size_t i = 0; i < n; ++i) p[L.C + i] = p[L.C + i] < T(0) ? T(0) : p[L.C + i];
-    }
-    for (std::size_t i = m_layout.c; i < m_layout.total; ++i) p[i] = p[i] < T(0) ? T(0) : p[i];
+    for (const auto& block : m_layout.nonnegative_blocks())
+        for (std::size_t i = block.begin; i < block.end; ++i) p[i] = p[i] < T(0) ? T(0) : p[i];
 }
 
 template <typename T>
 bool Icnn<T>::is_convex() const {
     for (T v : m_params)
         if (!std::isfinite(v)) return false;
-    for (std::size_t l = 1; l < m_layout.layers.size(); ++l) {
-        const auto& L = m_layout.layers[l];
-        const std::size_t n = static_cast<std::size_t>(L.width) * static_cast<std::size_t>(L.width_prev);
-        for (std::size_t i = 0; i < n; ++i)
-            if (m_params[L.C + i] < T(0)) return false;
-    }
-    for (std::size_t i = m_layout.c; i < m_layout.total; ++i)
-        if (m_params[i] < T(0)) return false;
+    for (const auto& block : m_layout.nonnegative_blocks())
+        for (std::size_t i = block.begin; i < block.end; ++i)
+            if (m_params[i] < T(0)) return false;
     return true;
 }
 

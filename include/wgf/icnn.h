@@ -57,6 +57,17 @@ struct IcnnLayout {
 
     IcnnLayout() = default;
     explicit IcnnLayout(const IcnnShape& shape);
+
+    /// A block of entries that convexity constrains to be ≥ 0: [begin, end), named as in the
+    /// paper's numbering ("C_2" for layers[1].C, …, "c").
+    struct NonnegativeBlock {
+        std::size_t begin, end;
+        std::string name;
+    };
+    /// Every such block, in buffer order: C_l of each layer l ≥ 1, then c. The one definition of the
+    /// convexity constraint that Icnn::project, icnn_project (both backends), the device training
+    /// step, is_convex and the file checks use.
+    std::vector<NonnegativeBlock> nonnegative_blocks() const;
 };
 
 /// Host-side owner of one ICNN's parameters.

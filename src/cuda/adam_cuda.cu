@@ -32,16 +32,11 @@ void adam_step_cuda(CudaState& st, std::size_t size, const AdamOptions& opt, std
 template <typename T>
 void icnn_project_cuda(CudaState& st, const IcnnShape& shape, T* params) {
     CudaDeviceGuard guard(st.device);
-    const IcnnLayout layout(shape);
-    for (std::size_t l = 1; l < layout.layers.size(); ++l) {
-        const auto& ll = layout.layers[l];
-        const std::int64_t count = std::int64_t(ll.width) * ll.width_prev;
-        WGF_LAUNCH_KERNEL(grid_for(count), kThreads, st.stream, clamp_nonnegative_kernel<T>)(count, params + ll.C);
+    for (const auto& block : IcnnLayout(shape).nonnegative_blocks()) {
+        const auto count = static_cast<std::int64_t>(block.end - block.begin);
+        WGF_LAUNCH_KERNEL(grid_for(count), kThreads, st.stream, clamp_nonnegative_kernel<T>)(count, params + block.begin);
         WGF_LAUNCH_CHECK(st.stream);
     }
-    const auto count = static_cast<std::int64_t>(layout.total - layout.c);
-    WGF_LAUNCH_KERNEL(grid_for(count), kThreads, st.stream, clamp_nonnegative_kernel<T>)(count, params + layout.c);
-    WGF_LAUNCH_CHECK(st.stream);
 }
 
 template void adam_step_cuda<float>(CudaState&, std::size_t, const AdamOptions&, std::int64_t, float*, const float*,

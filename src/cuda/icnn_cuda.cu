@@ -122,7 +122,8 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     const int PD = P * D;
 
     // ---- forward (icnn_forward_ops.cuh, shared with training): S, U, Z, σ', σ'' and (Hessian path)
-    // ∇q_l into K_l; one U, one δ and one J buffer streamed through the layers; e_l in place of σ''_l ----------
+    // the Jacobians K_l, ∇q_l kept only inside them; one U, one δ and one J buffer streamed through the
+    // layers; e_l in place of σ''_l -----------------------------------------------------------------------------
     ForwardTensors<T> ft;
     ft.S = ws.S;
     ft.U.assign(L, ws.U);
@@ -155,11 +156,10 @@ void eval_chunk(CudaState& st, const IcnnShape& shape, const IcnnLayout& layout,
     }
     if (!req.grad && !req.hess) return;
 
-    // ---- reverse (grad_recursion_forward), then with the Hessian its assembly (K_l complete) ------------------
-    grad_recursion_forward_cuda(st, shape, layout, params, P, ft);
+    // ---- reverse (grad_recursion_forward), with the Hessian its assembly in the same pass ------------------
     const int DD = D * D;
     T* H = req.hess_out ? out.hess_x + n0 * DD : ws.H;  // [D² × P]
-    if (req.hess) hessian_assembly_forward_cuda(st, shape, layout, params, P, ft, H);
+    grad_recursion_forward_cuda(st, shape, layout, params, P, ft, req.hess ? H : nullptr);
 
     // ---- ∇ψ ---------------------------------------------------------------------------------------------
     if (req.grad) {
@@ -223,7 +223,7 @@ void icnn_eval_cuda(CudaState& state, const IcnnShape& shape, const T* params, c
     static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value, "icnn_eval_cuda: float or double");
     CudaDeviceGuard guard(state.device);
     const IcnnLayout layout(shape);
-    const int D = shape.dim, r = shape.rank, L = shape.depth();
+    const int D = shape.dim;
     Request req{};
     req.value = out.value != nullptr;
     req.grad = out.grad_x != nullptr;
@@ -240,14 +240,7 @@ void icnn_eval_cuda(CudaState& state, const IcnnShape& shape, const T* params, c
     plan_workspace<T>(shape, req, n, P, base, ws);
 
     // Per-call constants: Pm_l [D² × W_l], column j = P_{l,j}.
-    if (req.hess) {
-        for (int l = 0; l < L; ++l) {
-            const auto& ll = layout.layers[l];
-            WGF_LAUNCH_KERNEL(grid_for(std::int64_t(D) * D * ll.width), kThreads, state.stream, build_pm_kernel<T>)(
-                ll.width, D, r, params + ll.A, ws.Pm[l]);
-            WGF_LAUNCH_CHECK(state.stream);
-        }
-    }
+    if (req.hess) build_pm_cuda(state, shape, layout, params, ws.Pm.data());
     for (std::int64_t n0 = 0; n0 < n; n0 += P) {
         const int np = static_cast<int>(std::min<std::int64_t>(P, n - n0));
         eval_chunk(state, shape, layout, params, req, x, n0, np, out, ws);

@@ -17,6 +17,7 @@
 #include "cuda/launch.h"
 #include "wgf/detail/cholesky.h"
 #include "wgf/detail/icnn_point.h"
+#include "wgf/config.h"
 #include "wgf/detail/icnn_rules.h"
 
 namespace wgf {
@@ -42,13 +43,17 @@ inline unsigned grid_for(std::int64_t count, int threads = kThreads) {
 
 /// u = [C Z_{l−1}] + q_l(x), then z, σ', σ'' and (S3 not null) σ''' (layer 0 is linear: 1, 0, 0).
 /// With DQ not null also ∇q_l [W × P·D] (quad_jacobian_forward; A [D][r][W], B [W][D] as stored).
-/// Thread ↔ (unit j, point p). U holds C_l Z_{l−1} on entry (ignored on layer 0) and u on exit;
-/// S is the projections, BX = B_l X.
+/// With K not null (layers l ≥ 1 of the Hessian path) also jacobian_recursion_forward's elementwise
+/// part: K holds C_l J_{l−1} on entry and K_l = C_l J_{l−1} + ∇q_l on exit, and (J not null: layers
+/// below the last) J_l = σ'(u_l) ⊙ K_l. DQ must not alias K then (a caller that keeps ∇q_l in K_l
+/// passes DQ null). Thread ↔ (unit j, point p). U holds C_l Z_{l−1} on entry (ignored on layer 0)
+/// and u on exit; S is the projections, BX = B_l X.
 template <typename T>
 __global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __restrict__ S,
                                     const T* __restrict__ BX, const T* __restrict__ b, T* __restrict__ U,
                                     T* __restrict__ Z, T* __restrict__ S1, T* __restrict__ S2, T* __restrict__ S3,
-                                    int D, const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ DQ) {
+                                    int D, const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ DQ,
+                                    T* __restrict__ K, T* __restrict__ J) {
     const std::int64_t count = std::int64_t(W) * P;
     WGF_GRID_STRIDE(idx, count) {
         const int j = static_cast<int>(idx % W);
@@ -62,24 +67,39 @@ __global__ void quad_forward_kernel(int layer, int W, int r, int P, const T* __r
         S1[idx] = s1;
         S2[idx] = s2;
         if (S3 != nullptr) S3[idx] = layer == 0 ? T(0) : softplus_derivs(u).s3;
-        if (DQ == nullptr) continue;
-        for (int d = 0; d < D; ++d)  // ∇q_l(j, p·D + d): consecutive j, consecutive addresses
-            DQ[(p * D + d) * W + j] =
-                quad_jacobian(S + p * r * W + j, W, A + std::int64_t(d) * r * W + j, W, r, B[j * D + d]);
+        if (DQ == nullptr && K == nullptr) continue;
+        for (int d = 0; d < D; ++d) {  // column p·D + d: consecutive j, consecutive addresses
+            const std::int64_t at = (p * D + d) * W + j;
+            const T dq = quad_jacobian(S + p * r * W + j, W, A + std::int64_t(d) * r * W + j, W, r, B[j * D + d]);
+            if (DQ != nullptr) DQ[at] = dq;
+            if (K == nullptr) continue;
+            const T k = K[at] + dq;
+            K[at] = k;
+            if (J != nullptr) J[at] = s1 * k;
+        }
     }
 }
 
 /// g_l = σ'(u_l) ⊙ δ_l and (E not null) e_l = σ''(u_l) ⊙ δ_l; E may alias S2 (in place, as the
-/// host). δ_l(j, p) = delta[j + p·delta_ld]; delta_ld = 0 broadcasts c on the last layer.
+/// host). δ_l(j, p) = delta[j + p·delta_ld]; delta_ld = 0 broadcasts c on the last layer. With M not
+/// null (layers l ≥ 1 of the Hessian path) also M = diag(e_l) K_l per point [W × P·D], the right
+/// factor of hessian_assembly_forward's H += K_lᵀ M. Thread ↔ (unit j, point p).
 template <typename T>
-__global__ void reverse_kernel(int W, int P, const T* S1, const T* S2, const T* delta, int delta_ld, T* G, T* E) {
+__global__ void reverse_kernel(int W, int P, const T* S1, const T* S2, const T* delta, int delta_ld, T* G, T* E,
+                               int D, const T* __restrict__ K, T* __restrict__ M) {
     const std::int64_t count = std::int64_t(W) * P;
     WGF_GRID_STRIDE(idx, count) {
         const int j = static_cast<int>(idx % W);
         const std::int64_t p = idx / W;
         const T dl = delta[j + p * delta_ld];
         G[idx] = gradient_entry(S1[idx], dl);
-        if (E != nullptr) E[idx] = curvature_entry(S2[idx], dl);
+        const T e = curvature_entry(S2[idx], dl);
+        if (E != nullptr) E[idx] = e;
+        if (M == nullptr) continue;
+        for (int d = 0; d < D; ++d) {
+            const std::int64_t at = (p * D + d) * W + j;
+            M[at] = e * K[at];
+        }
     }
 }
 
@@ -87,23 +107,6 @@ __global__ void reverse_kernel(int W, int P, const T* S1, const T* S2, const T* 
 template <typename T>
 __global__ void broadcast_columns_kernel(int W, int P, const T* __restrict__ v, T* __restrict__ out) {
     WGF_GRID_STRIDE(idx, std::int64_t(W) * P) out[idx] = v[idx % W];
-}
-
-/// jacobian_recursion_forward and the second-order part of hessian_assembly_forward, layer l ≥ 1:
-/// K_l = ∇q_l + C_l J_{l−1} (K holds the product on entry, DQ = ∇q_l; DQ null: K holds the sum
-/// already), J_l = σ'(u_l) ⊙ K_l (J not null: layers below the last) and M = diag(e_l) K_l per point,
-/// the right factor of H += K_lᵀ M. Thread ↔ entry (j, column p·D + d) of K.
-template <typename T>
-__global__ void jacobian_forward_kernel(int W, int D, int P, const T* __restrict__ DQ, const T* __restrict__ S1,
-                                        const T* __restrict__ E, T* __restrict__ K, T* __restrict__ J,
-                                        T* __restrict__ M) {
-    WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
-        const std::int64_t pj = (idx / (std::int64_t(W) * D)) * W + idx % W;
-        const T k = DQ != nullptr ? K[idx] + DQ[idx] : K[idx];
-        K[idx] = k;
-        if (J != nullptr) J[idx] = S1[pj] * k;
-        M[idx] = E[pj] * k;
-    }
 }
 
 /// ψ(x_p) = c·z_{L−1}(:, p) + (s/2)‖x_p‖². One warp ↔ one point; lanes stride over units and
@@ -132,6 +135,12 @@ __global__ void axpy_kernel(std::int64_t count, T a, const T* __restrict__ x, T*
     WGF_GRID_STRIDE(i, count) y[i] += a * x[i];
 }
 
+/// y[i] = a·x[i] over `count` entries (∇ψ's s x term, before the layers' terms are added).
+template <typename T>
+__global__ void scale_kernel(std::int64_t count, T a, const T* __restrict__ x, T* __restrict__ y) {
+    WGF_GRID_STRIDE(i, count) y[i] = a * x[i];
+}
+
 /// R_l = 2 S_l ⊙ g_l in place: S(t·W + j, p) *= 2 g(j, p) (gradient-only branch).
 template <typename T>
 __global__ void scale_projections_kernel(int W, int r, int P, const T* __restrict__ G, T* __restrict__ S) {
@@ -143,15 +152,44 @@ __global__ void scale_projections_kernel(int W, int r, int P, const T* __restric
     }
 }
 
-/// Pm_l [D² × W] (column-major): column j = P_{l,j} = 2 Σ_t a_{l,t,j} a_{l,t,j}ᵀ flattened (a·D + b).
+/// Up to kLayersPerLaunch layers of one per-layer step in one launch: layer k of the batch owns the
+/// flattened items [begin[k], begin[k + 1]) (begin[0] = 0). Passed by value.
+constexpr int kLayersPerLaunch = 8;
+struct LayerSpans {
+    int count = 0;
+    std::int64_t begin[kLayersPerLaunch + 1] = {};
+    /// The batch's layer that owns item idx (a scan over at most kLayersPerLaunch entries).
+    WGF_HOST_DEVICE int layer_of(std::int64_t idx) const {
+        int k = 0;
+        while (k + 1 < count && idx >= begin[k + 1]) ++k;
+        return k;
+    }
+    WGF_HOST_DEVICE std::int64_t total() const { return begin[count]; }
+    /// Appends a layer of `items` items.
+    void add(std::int64_t items) {
+        begin[count + 1] = begin[count] + items;
+        ++count;
+    }
+};
+
+/// Pm_l [D² × W_l] (column-major): column j = P_{l,j} = 2 Σ_t a_{l,t,j} a_{l,t,j}ᵀ flattened (a·D + b),
+/// for every layer of the batch in one launch (A[k], Pm[k], W[k]: the batch's layer k).
 template <typename T>
-__global__ void build_pm_kernel(int W, int D, int r, const T* __restrict__ A, T* __restrict__ Pm) {
+struct PmLayers {
+    LayerSpans spans;
+    int W[kLayersPerLaunch] = {};
+    const T* A[kLayersPerLaunch] = {};
+    T* Pm[kLayersPerLaunch] = {};
+};
+template <typename T>
+__global__ void build_pm_kernel(int D, int r, PmLayers<T> layers) {
     const std::int64_t dd = std::int64_t(D) * D;
-    const std::int64_t count = dd * W;
-    WGF_GRID_STRIDE(idx, count) {
+    WGF_GRID_STRIDE(item, layers.spans.total()) {
+        const int k = layers.spans.layer_of(item);
+        const std::int64_t idx = item - layers.spans.begin[k];
         const int j = static_cast<int>(idx / dd);
         const int ab = static_cast<int>(idx % dd);
-        Pm[idx] = quad_hessian(A, r, W, j, ab / D, ab % D);
+        layers.Pm[k][idx] = quad_hessian(layers.A[k], r, layers.W[k], j, ab / D, ab % D);
     }
 }
 

@@ -19,19 +19,6 @@
 namespace wgf {
 namespace detail {
 
-/// values_backward through z = σ(u): Ū += σ' ⊙ Z̄.
-template <typename T>
-__global__ void activation_backward_kernel(std::int64_t count, const T* __restrict__ S1, const T* __restrict__ Zbar,
-                                           T* __restrict__ U_bar) {
-    WGF_GRID_STRIDE(i, count) activation_backward_entry(S1[i], Zbar[i], U_bar[i]);
-}
-
-/// y[i] = a·x[i] over `count` entries (∇ψ's s x term, before the layers' terms are added).
-template <typename T>
-__global__ void scale_kernel(std::int64_t count, T a, const T* __restrict__ x, T* __restrict__ y) {
-    WGF_GRID_STRIDE(i, count) y[i] = a * x[i];
-}
-
 /// v[i] = value over `count` entries.
 template <typename T>
 __global__ void fill_kernel(std::int64_t count, T value, T* __restrict__ v) {
@@ -98,40 +85,41 @@ __global__ void loss_sums_kernel(int D, int P, const T* __restrict__ Y, const T*
 // ---- hessian_assembly_backward ------------------------------------------------------------------------
 
 /// Layer l ≥ 1 of hessian_assembly_backward, given R_p = K_p H̄_p: K̄ += 2 diag(e) R, ē_j = R_j·K_j,
-/// Δ̄ += ē ⊙ σ'', Ū += ē ⊙ δ ⊙ σ'''; then (Jbar not null: layers 1 ≤ l < L−1) of
-/// jacobian_recursion_backward: K̄ += σ' ⊙ J̄ (per d), Ū += σ'' ⊙ Σ_d J̄ ⊙ K. Thread ↔ (j, p); loops over d.
+/// Δ̄ += ē ⊙ σ'', Ū += ē ⊙ δ ⊙ σ'''; (Jbar not null: layers 1 ≤ l < L−1) jacobian_recursion_backward:
+/// K̄ += σ' ⊙ J̄ (per d), Ū += σ'' ⊙ Σ_d J̄ ⊙ K; then, K̄ complete, grad_assembly_backward's adjoint of
+/// ∇q_l: DQ̄ = K̄ + g ȳᵀ. Thread ↔ (j, p); one loop over d.
 template <typename T>
 __global__ void K_backward_kernel(int W, int D, int P, const T* __restrict__ R, const T* __restrict__ K,
                                   const T* __restrict__ E, const T* __restrict__ S1, const T* __restrict__ S2,
                                   const T* __restrict__ Delta, const T* __restrict__ S3, const T* __restrict__ Jbar,
-                                  T* __restrict__ Kbar, T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
+                                  const T* __restrict__ G, const T* __restrict__ Ybar, T* __restrict__ Kbar,
+                                  T* __restrict__ DQbar, T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
     WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
         const int j = static_cast<int>(idx % W);
         const std::int64_t p = idx / W;
-        const T e2 = T(2) * E[idx];
-        T ebar = T(0);
+        const T e2 = T(2) * E[idx], s1 = S1[idx], g = G[idx];
+        T ebar = T(0), jk = T(0);
         for (int d = 0; d < D; ++d) {
             const std::int64_t at = (p * D + d) * W + j;
             ebar += R[at] * K[at];
-            Kbar[at] += e2 * R[at];
+            T kbar = Kbar[at] + e2 * R[at];
+            if (Jbar != nullptr) {
+                jk += Jbar[at] * K[at];
+                kbar += s1 * Jbar[at];
+            }
+            Kbar[at] = kbar;
+            DQbar[at] = kbar + g * Ybar[p * D + d];
         }
         curvature_backward_entry(ebar, S2[idx], S3[idx], Delta[idx], Delta_bar[idx], U_bar[idx]);
-        if (Jbar == nullptr) continue;
-        const T s1 = S1[idx];
-        T acc = T(0);
-        for (int d = 0; d < D; ++d) {
-            const std::int64_t at = (p * D + d) * W + j;
-            acc += Jbar[at] * K[at];
-            Kbar[at] += s1 * Jbar[at];
-        }
-        jacobian_backward_entry(S2[idx], acc, U_bar[idx]);
+        if (Jbar != nullptr) jacobian_backward_entry(S2[idx], jk, U_bar[idx]);
     }
 }
 
 // ---- grad_assembly_backward ------------------------------------------------------------------------------
 
 /// DQ̄(j, p·D + d) = K̄(j, p·D + d) + g(j, p) ȳ(d, p): the adjoint of ∇q_l gathered from the
-/// Jacobian recursion (Kbar: K̄_l for l ≥ 1, J̄_0 for l = 0; null for none) and grad_assembly_backward.
+/// Jacobian recursion (Kbar: J̄_0 for layer 0; null for none) and grad_assembly_backward, for the
+/// layers K_backward_kernel does not cover (layer 0; every layer of the identity loss).
 /// Thread ↔ entry of DQ̄.
 template <typename T>
 __global__ void grad_assembly_backward_kernel(int W, int D, int P, const T* __restrict__ G, const T* __restrict__ Ybar,
@@ -146,20 +134,34 @@ __global__ void grad_assembly_backward_kernel(int W, int D, int P, const T* __re
 
 // ---- quad_jacobian_backward --------------------------------------------------------------------------------
 
-/// Ā of layer l: Ā[d][t][j] += 4 Σ_k M_j(d, k) A[k][t][j] (hessian_assembly_backward; MA not null:
-/// the JKO loss), then += 2 Σ_p S(t·W + j, p) DQ̄(j, p·D + d) (quad_jacobian_backward), in that
+/// Ā of every layer of the batch in one launch (the batch's layer k: W[k], MA[k], A[k], S[k], DQbar[k],
+/// dA[k]). Per layer: Ā[d][t][j] += 4 Σ_k M_j(d, k) A[k][t][j] (hessian_assembly_backward; MA[k] not
+/// null: the JKO loss), then += 2 Σ_p S(t·W + j, p) DQ̄(j, p·D + d) (quad_jacobian_backward), in that
 /// order. MA = H̄ Gᵀ [D² × W] (column j = Σ_p g_{j,p} H̄_p, a column-major D×D matrix, so M_j(d, k)
 /// is at row k·D + d, as the host's Map). Thread ↔ (d, t, j) = Ā's own offset; loops over the
 /// chunk's points (reads coalesced across j).
 template <typename T>
-__global__ void A_backward_kernel(int W, int D, int r, int P, const T* __restrict__ MA, const T* __restrict__ A,
-                                  const T* __restrict__ S, const T* __restrict__ DQbar, T* __restrict__ dA) {
+struct ABackwardLayers {
+    LayerSpans spans;
+    int W[kLayersPerLaunch] = {};
+    const T* MA[kLayersPerLaunch] = {};
+    const T* A[kLayersPerLaunch] = {};
+    const T* S[kLayersPerLaunch] = {};
+    const T* DQbar[kLayersPerLaunch] = {};
+    T* dA[kLayersPerLaunch] = {};
+};
+template <typename T>
+__global__ void A_backward_kernel(int D, int r, int P, ABackwardLayers<T> layers) {
     const std::int64_t dd = std::int64_t(D) * D;
-    WGF_GRID_STRIDE(idx, std::int64_t(D) * r * W) {
+    WGF_GRID_STRIDE(item, layers.spans.total()) {
+        const int layer = layers.spans.layer_of(item);
+        const std::int64_t idx = item - layers.spans.begin[layer];
+        const int W = layers.W[layer];
+        const T *MA = layers.MA[layer], *A = layers.A[layer], *S = layers.S[layer], *DQbar = layers.DQbar[layer];
         const int j = static_cast<int>(idx % W);
         const int t = static_cast<int>((idx / W) % r);
         const int d = static_cast<int>(idx / (std::int64_t(W) * r));
-        T a = dA[idx];
+        T a = layers.dA[layer][idx];
         if (MA != nullptr) {
             T v = T(0);
             for (int k = 0; k < D; ++k) v += MA[j * dd + std::int64_t(k) * D + d] * A[(std::int64_t(k) * r + t) * W + j];
@@ -167,7 +169,7 @@ __global__ void A_backward_kernel(int W, int D, int r, int P, const T* __restric
         }
         T v = T(0);
         for (std::int64_t p = 0; p < P; ++p) v += S[p * r * W + std::int64_t(t) * W + j] * DQbar[(p * D + d) * W + j];
-        dA[idx] = a + T(2) * v;
+        layers.dA[layer][idx] = a + T(2) * v;
     }
 }
 
@@ -181,18 +183,29 @@ __global__ void grad_recursion_backward_kernel(std::int64_t count, const T* __re
     WGF_GRID_STRIDE(i, count) grad_recursion_backward_entry(S1[i], S2[i], Delta[i], Gbar[i], Delta_bar[i], U_bar[i]);
 }
 
-/// S̄ of layer l: S̄(t·W + j, p) = 2 Σ_d A[d][t][j] DQ̄(j, p·D + d) (quad_jacobian_backward) + 2 S(t·W + j, p)
-/// Ū(j, p) (values_backward, q's quadratic part), in that order. Thread ↔ (j, t, p) = S̄'s own index.
+/// The elementwise part of values_backward at layer l, one kernel: Ū += σ' ⊙ Z̄ (through z = σ(u);
+/// Zbar null on the top layer, whose z feeds only ψ's value), then S̄ of the layer: S̄(t·W + j, p) =
+/// 2 Σ_d A[d][t][j] DQ̄(j, p·D + d) (quad_jacobian_backward) + 2 S(t·W + j, p) Ū(j, p) (q's quadratic
+/// part), in that order. Thread ↔ (j, p), loops over t and d.
 template <typename T>
-__global__ void S_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A, const T* __restrict__ DQbar,
-                                  const T* __restrict__ S, const T* __restrict__ U_bar, T* __restrict__ Sbar) {
-    WGF_GRID_STRIDE(idx, std::int64_t(r) * W * P) {
+__global__ void values_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A,
+                                       const T* __restrict__ DQbar, const T* __restrict__ S,
+                                       const T* __restrict__ S1, const T* __restrict__ Zbar, T* __restrict__ U_bar,
+                                       T* __restrict__ Sbar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
         const int j = static_cast<int>(idx % W);
-        const int t = static_cast<int>((idx / W) % r);
-        const std::int64_t p = idx / (std::int64_t(r) * W);
-        T v = T(0);
-        for (int d = 0; d < D; ++d) v += A[(std::int64_t(d) * r + t) * W + j] * DQbar[(p * D + d) * W + j];
-        Sbar[idx] = T(2) * v + T(2) * S[idx] * U_bar[p * W + j];
+        const std::int64_t p = idx / W;
+        T ubar = U_bar[idx];
+        if (Zbar != nullptr) {
+            activation_backward_entry(S1[idx], Zbar[idx], ubar);
+            U_bar[idx] = ubar;
+        }
+        for (int t = 0; t < r; ++t) {
+            T v = T(0);
+            for (int d = 0; d < D; ++d) v += A[(std::int64_t(d) * r + t) * W + j] * DQbar[(p * D + d) * W + j];
+            const std::int64_t at = p * r * W + std::int64_t(t) * W + j;
+            Sbar[at] = T(2) * v + T(2) * S[at] * ubar;
+        }
     }
 }
 

@@ -200,11 +200,9 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
         scalars[static_cast<std::size_t>(it)] = adam_scalars<T>(plan.lr[it], plan.adam.beta1, plan.adam.beta2,
                                                                 plan.adam.eps, plan.adam.weight_decay, it + 1);
     std::vector<unsigned char> clamp(static_cast<std::size_t>(P), 0);  // icnn_project's entries
-    for (std::size_t l = 1; l < layout.layers.size(); ++l) {
-        const auto& ll = layout.layers[l];
-        std::fill_n(clamp.begin() + static_cast<std::ptrdiff_t>(ll.C), std::size_t(ll.width) * ll.width_prev, 1);
-    }
-    std::fill(clamp.begin() + static_cast<std::ptrdiff_t>(layout.c), clamp.end(), 1);
+    for (const auto& block : layout.nonnegative_blocks())
+        std::fill(clamp.begin() + static_cast<std::ptrdiff_t>(block.begin),
+                  clamp.begin() + static_cast<std::ptrdiff_t>(block.end), 1);
     const StepStatus status0{kNoFailure, -1, 0, 0, 0};
     const int iteration0 = 0;
     const bool averaging = plan.average_from >= 0 && plan.average_from < iters;

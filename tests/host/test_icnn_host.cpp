@@ -145,6 +145,35 @@ TEST_CASE("icnn projection and initialisation") {
     CHECK(Icnn<double>::random(shape, 5).params() == net.params());  // seeded: reproducible
 }
 
+TEST_CASE("the convexity constraint: C_l (l >= 1) and c, nothing else, clamped by the projection") {
+    const IcnnShape shape = IcnnShape::uniform(2, 3, 3, 2);  // widths 3, 3, 3
+    const IcnnLayout lay(shape);
+    const auto blocks = lay.nonnegative_blocks();
+    REQUIRE(blocks.size() == 3);
+    CHECK(blocks[0].name == "C_2");
+    CHECK(blocks[0].begin == lay.layers[1].C);
+    CHECK(blocks[0].end == lay.layers[2].A);  // C_l is the last block of layer l
+    CHECK(blocks[1].name == "C_3");
+    CHECK(blocks[1].begin == lay.layers[2].C);
+    CHECK(blocks[1].end == lay.c);
+    CHECK(blocks[2].name == "c");
+    CHECK(blocks[2].begin == lay.c);
+    CHECK(blocks[2].end == lay.total);
+    // Every entry −1: the projection zeroes exactly the blocks, and leaves A, B, b negative.
+    Icnn<double> net(shape);
+    net.set_params(std::vector<double>(lay.total, -1.0));
+    net.project();
+    std::size_t zeroed = 0;
+    for (std::size_t i = 0; i < lay.total; ++i) {
+        bool inside = false;
+        for (const auto& b : blocks) inside = inside || (i >= b.begin && i < b.end);
+        CHECK(net.data()[i] == (inside ? 0.0 : -1.0));
+        zeroed += inside;
+    }
+    CHECK(zeroed == 2 * 3 * 3 + 3);
+    CHECK(net.is_convex());
+}
+
 TEST_CASE("icnn_project on a raw buffer equals Icnn::project, and rejects bad input") {
     const IcnnShape shape = IcnnShape::uniform(4, 16, 3, 2);
     const auto raw = Icnn<float>::random(shape, 9, /*project=*/false);
