@@ -14,7 +14,9 @@
 #     tools/gpu-check.sh                      # nvidia-smi -L, ctest -L cuda (must pass, not skip),
 #                                             # bench_icnn and bench_jko --benchmark_filter=cuda
 #                                             # (BM_jko_step_cuda: whole solver steps, CUDA graphs
-#                                             # on and off), markdown tables
+#                                             # on and off), bench_cuda_ops (each op of a training
+#                                             # chunk validated against the host op, then timed),
+#                                             # markdown tables
 #     tools/gpu-check.sh --sanitize           # instead of the benchmarks and OU runs: the two CUDA
 #                                             # test binaries under compute-sanitizer memcheck and
 #                                             # racecheck (issue "Trust"; ≤ 4 × 120 s)
@@ -24,8 +26,8 @@
 # BUILD_DIR/gpu-check/. Exit status 0 only when the cuda tests passed and the benchmarks ran. The
 # carried build is required: the tests need doctest and the benchmarks Google Benchmark, which a bare
 # machine does not have, so building there is not attempted. Then the OU experiment on the device
-# (wgf ou, D = 2 and 12, one instance, pretraining and identity init). Budget (worst case 550 s,
-# under the device tool's 600 s per call): ctest ≤ 200 s, each benchmark binary ≤ 100 s, OU ≤ 150 s.
+# (wgf ou, D = 2 and 12, one instance, pretraining and identity init). Budget (worst case 590 s,
+# under the device tool's 600 s per call): ctest ≤ 200 s, bench_icnn and bench_jko ≤ 90 s each, bench_cuda_ops ≤ 60 s, OU ≤ 150 s.
 set -u -o pipefail
 
 prepare=0
@@ -212,9 +214,9 @@ if [ "$sanitize" = 1 ]; then
 fi
 
 # ---- benchmarks -------------------------------------------------------------------------------------
-# run_bench NAME: $build/bench/NAME --benchmark_filter=cuda, JSON to $out/NAME_cuda.json, a table.
+# run_bench NAME LIMIT: $build/bench/NAME --benchmark_filter=cuda (at most LIMIT s), JSON to $out/NAME_cuda.json, a table.
 run_bench() {
-    local name="$1" json="$out/$1_cuda.json" bench="$build/bench/$1" rc errors
+    local name="$1" limit="$2" json="$out/$1_cuda.json" bench="$build/bench/$1" rc errors
     say "## CUDA benchmarks ($name --benchmark_filter=cuda)"
     say ""
     if [ ! -x "$bench" ]; then
@@ -223,11 +225,11 @@ run_bench() {
         return
     fi
     # JSON to stdout as asked of the benchmark, kept out of this log; the same JSON goes to $json.
-    timeout 100 "$bench" --benchmark_filter=cuda --benchmark_min_time=0.2 --benchmark_format=json \
+    timeout "$limit" "$bench" --benchmark_filter=cuda --benchmark_min_time=0.2 --benchmark_format=json \
         --benchmark_out="$json" >"$out/.bench_stdout.json" 2>"$out/.bench_stderr.txt"
     rc=$?
     if [ $rc -ne 0 ] || [ ! -s "$json" ]; then
-        say "FAILED ($name exit $rc$([ $rc -eq 124 ] && echo ', timed out after 100 s'))"
+        say "FAILED ($name exit $rc$([ $rc -eq 124 ] && echo ", timed out after $limit s"))"
         tail -n 20 "$out/.bench_stderr.txt"
         status=1
     fi
@@ -267,8 +269,9 @@ EOF
     rm -f "$out/.bench_stdout.json" "$out/.bench_stderr.txt" "$out/.table.md"
     say ""
 }
-run_bench bench_icnn
-run_bench bench_jko
+run_bench bench_icnn 90
+run_bench bench_jko 90
+run_bench bench_cuda_ops 60  # validates every op against the host first; exit 1 on a mismatch
 
 # ---- the main job on the device -------------------------------------------------------------------------
 say "## OU flows on the device (wgf ou --backend cuda, reference configuration, one instance)"
