@@ -1,7 +1,9 @@
 // jko_loss_cuda.cu — the training losses and their parameter gradients on the device, the same ops
 // and backward rules as the host tape (src/host/jko_loss_host.cpp, icnn_ops_host.cpp,
 // icnn_hessian_ops_host.cpp — the math is written there). The op sequence is fixed, so the "tape"
-// here is the reverse of the forward code: each backward block below names the host rule it mirrors.
+// here is the reverse of the forward code: the forward ops are icnn_forward_ops.cuh (shared with
+// evaluation), the backward ops icnn_backward_ops.cuh, each named after the host op it mirrors, on
+// the chunk's workspace (train_workspace.cuh); this file adds the loss's own terms and the chunk loop.
 // Dense products are cuBLAS GEMMs over a chunk of points (column-major views of the row-major
 // parameter blocks, as icnn_cuda.cu explains); the per-entry steps are train_kernels.cuh.
 //
