@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <sstream>
@@ -14,6 +15,11 @@
 #include "binary_io.h"
 #include "count_nonfinite.h"
 #include "device_memory.h"
+#include "potential_device_cache.h"
+#include "context_access.h"
+#ifdef WGF_WITH_CUDA
+#include "cuda/train_cuda.h"
+#endif
 #include "wgf/error.h"
 #include "wgf/random.h"
 
@@ -77,6 +83,7 @@ LogisticPosteriorPotential<T>::LogisticPosteriorPotential(std::vector<double> X,
               who << ": likelihood_floor must be in (0, 1), got " << m_opt.likelihood_floor);
     if (m_opt.minibatch >= n_train()) m_opt.minibatch = 0;  // a batch of every row is the full data
     if (m_opt.minibatch > 0) m_shuffle = std::make_unique<Shuffle>(m_opt.seed, n_train());
+    m_device = std::make_shared<detail::PotentialDeviceCache>();
 }
 
 template <typename T>
@@ -107,6 +114,19 @@ std::string LogisticPosteriorPotential<T>::fingerprint() const {
 }
 
 template <typename T>
+detail::LogregConstants LogisticPosteriorPotential<T>::constants() const {
+    detail::LogregConstants k;
+    k.d = m_d;
+    k.a = m_opt.prior_shape;
+    k.b = m_opt.prior_rate;
+    k.c = m_opt.log_alpha_clip;
+    k.log_norm = 0.5 * m_d * kLog2Pi - k.a * std::log(k.b) + std::lgamma(k.a);  // −(constants of log p0)
+    k.log_floor = std::log(m_opt.likelihood_floor);
+    k.clamp = m_opt.clamp_likelihood;
+    return k;
+}
+
+template <typename T>
 void LogisticPosteriorPotential<T>::eval_rows(const std::int64_t* rows, std::int64_t m, const T* y, std::int64_t n,
                                               T* value, T* grad) const {
     eval_rows_threaded(rows, m, y, n, value, grad, 1);
@@ -117,81 +137,89 @@ void LogisticPosteriorPotential<T>::eval_rows(const std::int64_t* rows, std::int
 template <typename T>
 void LogisticPosteriorPotential<T>::eval_rows_threaded(const std::int64_t* rows, std::int64_t m, const T* y,
                                                        std::int64_t n, T* value, T* grad, int threads) const {
-    const int d = m_d;
-    const std::size_t D = static_cast<std::size_t>(d) + 1;
-    const double a = m_opt.prior_shape, b = m_opt.prior_rate, c = m_opt.log_alpha_clip;
-    const double log_norm = 0.5 * d * kLog2Pi - a * std::log(b) + std::lgamma(a);  // −(constants of log p0)
-    const double log_floor = std::log(m_opt.likelihood_floor);
+    const std::size_t D = static_cast<std::size_t>(m_d) + 1;
+    const detail::LogregConstants k = constants();
     const double scale = static_cast<double>(n_train()) / static_cast<double>(m);
     const int nt = static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, n)));
 #pragma omp parallel num_threads(nt)
     {
-        std::vector<double> th(static_cast<std::size_t>(d)), g(static_cast<std::size_t>(d));
+        std::vector<double> g(static_cast<std::size_t>(m_d));
     #pragma omp for schedule(static)
-        for (std::int64_t p = 0; p < n; ++p) {
-            const T* yp = y + static_cast<std::size_t>(p) * D;
-            for (int j = 0; j < d; ++j) th[j] = static_cast<double>(yp[j]);
-            const double r = static_cast<double>(yp[d]);
-            const bool inside = r >= -c && r <= c;
-            const double ell = std::min(std::max(r, -c), c), alpha = std::exp(ell);
-            double sq = 0;
-            for (int j = 0; j < d; ++j) sq += th[j] * th[j];
-            double phi = 0.5 * alpha * sq - 0.5 * d * ell - a * ell + b * alpha + log_norm;
-            for (int j = 0; j < d; ++j) g[j] = alpha * th[j];
-            double data = 0;
-            for (std::int64_t k = 0; k < m; ++k) {
-                const std::size_t s = static_cast<std::size_t>(rows ? rows[k] : k);
-                const double* x = m_X.data() + s * static_cast<std::size_t>(d);
-                const double ys = m_labels[s];
-                double z = 0;
-                for (int j = 0; j < d; ++j) z += th[j] * x[j];
-                z *= ys;
-                // log σ(z) = −(max(−z, 0) + log1p(e)) and d log σ(z)/dz = σ(−z), both from e = e^{−|z|}.
-                const double e = std::exp(-std::fabs(z));
-                double ls = -((z < 0 ? -z : 0.0) + std::log1p(e));
-                double dls = z >= 0 ? e / (1 + e) : 1 / (1 + e);
-                if (m_opt.clamp_likelihood && ls < log_floor) {
-                    ls = log_floor;
-                    dls = 0;
-                }
-                data += ls;
-                if (grad && dls != 0)
-                    for (int j = 0; j < d; ++j) g[j] -= scale * dls * ys * x[j];
-            }
-            phi -= scale * data;
-            if (value) value[p] = static_cast<T>(phi);
-            if (grad) {
-                T* gp = grad + static_cast<std::size_t>(p) * D;
-                for (int j = 0; j < d; ++j) gp[j] = static_cast<T>(g[j]);
-                gp[d] = static_cast<T>(inside ? 0.5 * alpha * sq - 0.5 * d - a + b * alpha : 0.0);
-            }
-        }
+        for (std::int64_t p = 0; p < n; ++p)
+            detail::logreg_point(k, m_X.data(), m_labels.data(), rows, m, scale, y + static_cast<std::size_t>(p) * D,
+                                 g.data(), value ? value + p : nullptr, grad ? grad + static_cast<std::size_t>(p) * D : nullptr);
     }  // omp parallel
 }
 
 template <typename T>
 void LogisticPosteriorPotential<T>::eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const {
+    evaluate(ctx, y, n, value, grad, true);
+}
+
+template <typename T>
+void LogisticPosteriorPotential<T>::eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value,
+                                                   T* grad) const {
+    evaluate(ctx, y, n, value, grad, false);
+}
+
+template <typename T>
+bool LogisticPosteriorPotential<T>::device_resident(const Context& ctx) const {
+#ifdef WGF_WITH_CUDA
+    return ctx.backend() == Backend::Cuda && !m_shuffle && m_d <= detail::kLogregMaxFeatures;
+#else
+    (void)ctx;
+    return false;
+#endif
+}
+
+template <typename T>
+void LogisticPosteriorPotential<T>::evaluate(Context& ctx, const T* y, std::int64_t n, T* value, T* grad,
+                                             bool scan_y) const {
     const char* who = "LogisticPosteriorPotential";
     WGF_CHECK(n > 0, who << "::eval: empty batch (n = " << n << "); at least one point is needed");
     WGF_CHECK(y != nullptr, who << "::eval: y is null");
     WGF_CHECK(value != nullptr || grad != nullptr, who << "::eval: no output requested (value and grad are both null)");
     const int D = dim();
     const std::size_t N = static_cast<std::size_t>(n), ND = N * static_cast<std::size_t>(D);
+    // The rows of this call's data term: all of them, or the next minibatch of the shuffle.
+    std::vector<std::int64_t> rows;
+    if (m_shuffle) rows = m_shuffle->next(m_opt.minibatch);
+    const std::int64_t m = m_shuffle ? static_cast<std::int64_t>(rows.size()) : n_train();
+    const std::int64_t* row_ptr = m_shuffle ? rows.data() : nullptr;
+#ifndef WGF_WITH_CUDA
+    (void)scan_y;  // the host always scans y: it costs no synchronisation
+#else
+    if (ctx.backend() == Backend::Cuda && m_d <= detail::kLogregMaxFeatures) {
+        if (scan_y) {
+            const std::int64_t bad = detail::count_nonfinite(ctx, y, n * D);
+            WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
+        }
+        const auto dev = detail::device_arrays(ctx, *m_device, {&m_X, &m_labels});
+        detail::ContextDeviceScope scope(ctx);
+        // A minibatch's rows go up with the call (a synchronous copy on the legacy stream, which ctx's
+        // blocking stream waits for) and are freed once the kernel has read them.
+        std::unique_ptr<void, void (*)(void*)> d_rows(nullptr, [](void* q) { detail::device_free(q); });
+        if (row_ptr != nullptr) {
+            d_rows.reset(detail::device_malloc(rows.size() * sizeof(std::int64_t)));
+            detail::copy_host_to_device(d_rows.get(), rows.data(), rows.size() * sizeof(std::int64_t));
+        }
+        detail::logreg_eval_cuda(*detail::cuda_state(ctx), constants(), dev[0], dev[1],
+                                 static_cast<const std::int64_t*>(d_rows.get()), m,
+                                 static_cast<double>(n_train()) / static_cast<double>(m), y, n, value, grad);
+        if (row_ptr != nullptr) ctx.synchronize();  // the kernel read the rows: they can go
+        return;
+    }
+#endif
     auto host_eval = [&](const T* hy, T* hv, T* hg) {
         const std::int64_t bad = detail::count_nonfinite_host(hy, n * D);
         WGF_CHECK(bad == 0, who << "::eval: y contains " << bad << " NaN/Inf entries (y is [" << n << "][" << D << "])");
-        if (m_shuffle) {
-            const std::vector<std::int64_t> rows = m_shuffle->next(m_opt.minibatch);
-            eval_rows_threaded(rows.data(), static_cast<std::int64_t>(rows.size()), hy, n, hv, hg, ctx.host_threads());
-        } else {
-            eval_rows_threaded(nullptr, n_train(), hy, n, hv, hg, ctx.host_threads());
-        }
+        eval_rows_threaded(row_ptr, m, hy, n, hv, hg, ctx.host_threads());
     };
     if (ctx.backend() == Backend::Host) {
         host_eval(y, value, grad);
         return;
     }
-    // Cuda context: stage through the host (no device kernel yet).
+    // Cuda context with more than kLogregMaxFeatures features: staged through the host.
     std::vector<T> hy(ND), hv(value ? N : 0), hg(grad ? ND : 0);
     ctx.synchronize();
     detail::copy_device_to_host(hy.data(), y, ND * sizeof(T));

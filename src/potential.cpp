@@ -24,6 +24,7 @@
 #include "host/icnn_host.h"
 #include "host/potential_host.h"
 #include "device_memory.h"
+#include "potential_device_cache.h"
 #include "wgf/detail/filtering_potential.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
@@ -34,16 +35,6 @@
 #endif
 
 namespace wgf {
-
-namespace detail {
-/// Device copies of a built-in potential's double parameters, one set per device, made on the first
-/// eval on a Cuda context of that device and kept (never replaced while a kernel may read them).
-/// Shared by copies of the potential (the parameters are immutable after construction).
-struct PotentialDeviceCache {
-    std::mutex mutex;
-    std::map<int, std::vector<std::shared_ptr<const double>>> arrays;  // device → copies
-};
-}  // namespace detail
 
 namespace {
 
@@ -86,19 +77,6 @@ void eval_via_host(Context& ctx, const char* who, int D, const T* y, std::int64_
 }
 
 #ifdef WGF_WITH_CUDA
-/// The device copies of `arrays` for ctx's device (uploaded on first use).
-std::vector<const double*> device_arrays(Context& ctx, detail::PotentialDeviceCache& cache,
-                                         std::initializer_list<const std::vector<double>*> arrays) {
-    std::lock_guard<std::mutex> lock(cache.mutex);
-    detail::CudaState& st = *detail::cuda_state(ctx);
-    auto& copies = cache.arrays[detail::cuda_state_device(st)];
-    if (copies.empty())
-        for (const std::vector<double>* a : arrays) copies.push_back(detail::upload_doubles_cuda(st, *a));
-    std::vector<const double*> out;
-    for (const auto& a : copies) out.push_back(a.get());
-    return out;
-}
-
 /// Checks of a device eval: arguments, and (scan_y) finite y, counted on the device.
 template <typename T>
 void check_device_eval(Context& ctx, const char* who, int D, const T* y, std::int64_t n, const T* value, const T* grad,
@@ -111,6 +89,20 @@ void check_device_eval(Context& ctx, const char* who, int D, const T* y, std::in
 #endif
 
 }  // namespace
+
+#ifdef WGF_WITH_CUDA
+std::vector<const double*> detail::device_arrays(Context& ctx, detail::PotentialDeviceCache& cache,
+                                                 std::initializer_list<const std::vector<double>*> arrays) {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    detail::CudaState& st = *detail::cuda_state(ctx);
+    auto& copies = cache.arrays[detail::cuda_state_device(st)];
+    if (copies.empty())
+        for (const std::vector<double>* a : arrays) copies.push_back(detail::upload_doubles_cuda(st, *a));
+    std::vector<const double*> out;
+    for (const auto& a : copies) out.push_back(a.get());
+    return out;
+}
+#endif
 
 // ---- QuadraticPotential ----------------------------------------------------------------------------
 
@@ -164,7 +156,7 @@ void QuadraticPotential<T>::evaluate(Context& ctx, const T* y, std::int64_t n, T
 #ifdef WGF_WITH_CUDA
     if (ctx.backend() == Backend::Cuda) {
         check_device_eval(ctx, "QuadraticPotential", m_dim, y, n, value, grad, scan_y);
-        const auto dev = device_arrays(ctx, *m_device, {&m_A, &m_m});
+        const auto dev = detail::device_arrays(ctx, *m_device, {&m_A, &m_m});
         detail::quadratic_eval_cuda(*detail::cuda_state(ctx), m_dim, dev[0], dev[1], y, n, value, grad);
         return;
     }
@@ -251,7 +243,7 @@ void GaussianMixturePotential<T>::evaluate(Context& ctx, const T* y, std::int64_
 #ifdef WGF_WITH_CUDA
     if (ctx.backend() == Backend::Cuda && m_dim <= detail::kMixtureMaxDim) {  // larger D: host staging below
         check_device_eval(ctx, "GaussianMixturePotential", m_dim, y, n, value, grad, scan_y);
-        const auto dev = device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
+        const auto dev = detail::device_arrays(ctx, *m_device, {&m_logw, &m_means, &m_precision});
         detail::mixture_eval_cuda(*detail::cuda_state(ctx), m_dim, components(), m_beta, dev[0], dev[1], dev[2], y, n, value,
                                   grad);
         return;

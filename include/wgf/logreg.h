@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "wgf/detail/logreg_point.h"
 #include "wgf/initial.h"
 #include "wgf/potential.h"
 
@@ -48,7 +49,10 @@ struct LogisticPosteriorOptions {
 };
 
 /// Φ = −log posterior of Bayesian logistic regression (above). X [N][d] row-major, labels [N] in
-/// {−1, +1}: the training set. Host memory; on a Cuda context y is staged through the host.
+/// {−1, +1}: the training set, kept in host memory and, on the first eval on a Cuda context, copied
+/// to that device once. On a Cuda context with d ≤ 128 the points are evaluated by a kernel (one
+/// thread per point, the host's per-point code: wgf/detail/logreg_point.h); with a minibatch its rows
+/// are uploaded per call; above 128 features y is staged through the host.
 /// eval() with minibatches advances a shared shuffle under a mutex (thread-safe: concurrent calls
 /// each get their own batch); eval_rows() is deterministic.
 template <typename T>
@@ -62,7 +66,13 @@ public:
     /// describe() plus an FNV-1a digest of X, the labels and every option.
     std::string fingerprint() const override;
     void eval(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
+    /// eval without the NaN/Inf scan of y on a Cuda context (no synchronisation; the JKO solver's
+    /// inner loop, which checks its own results).
+    void eval_unchecked(Context& ctx, const T* y, std::int64_t n, T* value, T* grad) const override;
     bool thread_safe() const override { return true; }
+    /// Whether eval on ctx runs on ctx's device without any host copy or synchronisation after the
+    /// first call (full data, d ≤ 128): the JKO solver can then capture its iterations in a CUDA graph.
+    bool device_resident(const Context& ctx) const;
 
     /// Φ with the data term N/m Σ over the given m training rows (host pointers; value [n] or null,
     /// grad [n][D] or null). Rows may repeat.
@@ -74,11 +84,14 @@ public:
 private:
     void eval_rows_threaded(const std::int64_t* rows, std::int64_t m, const T* y, std::int64_t n, T* value, T* grad,
                             int threads) const;
+    void evaluate(Context& ctx, const T* y, std::int64_t n, T* value, T* grad, bool scan_y) const;
+    detail::LogregConstants constants() const;
     struct Shuffle;
     int m_d;
     std::vector<double> m_X, m_labels;
     LogisticPosteriorOptions m_opt;
     std::unique_ptr<Shuffle> m_shuffle;  // minibatch state (null with full data)
+    std::shared_ptr<detail::PotentialDeviceCache> m_device;  // device copies of X and the labels
 };
 
 /// ρ⁰ = the prior in (θ, log α) coordinates, D = d + 1: ℓ = log α with α ∼ Gamma(a, rate b), θ | α ∼

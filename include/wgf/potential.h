@@ -22,7 +22,7 @@
 namespace wgf {
 
 namespace detail {
-struct PotentialDeviceCache;  // device copies of a built-in potential's parameters (src/potential.cpp)
+struct PotentialDeviceCache;  // device copies of a built-in potential's parameters (src/potential_device_cache.h)
 }
 
 template <typename T>

@@ -5,5 +5,6 @@ set(WGF_CUDA_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/jko_loss_cuda.cu
     ${CMAKE_CURRENT_LIST_DIR}/adam_cuda.cu
     ${CMAKE_CURRENT_LIST_DIR}/potential_cuda.cu
+    ${CMAKE_CURRENT_LIST_DIR}/logreg_cuda.cu
     ${CMAKE_CURRENT_LIST_DIR}/train_step_cuda.cu
 )

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wgf/adam.h"
+#include "wgf/detail/logreg_point.h"
 #include "wgf/context.h"
 #include "wgf/icnn.h"
 #include "wgf/jko_loss.h"
@@ -65,6 +66,15 @@ constexpr int kMixtureMaxDim = 64;
 template <typename T>
 void mixture_eval_cuda(CudaState& state, int D, int K, double beta, const double* logw, const double* means,
                        const double* precision, const T* y, std::int64_t n, T* value, T* grad);
+
+/// LogisticPosteriorPotential's eval (wgf/detail/logreg_point.h) on the device: X [N][d], labels [N]
+/// and rows [m] (or null: rows 0 … m−1) in device memory; d ≤ kLogregMaxFeatures (a thread's
+/// scratch; larger d is staged through the host).
+constexpr int kLogregMaxFeatures = 128;
+template <typename T>
+void logreg_eval_cuda(CudaState& state, const LogregConstants& k, const double* X, const double* labels,
+                      const std::int64_t* rows, std::int64_t m, double scale, const T* y, std::int64_t n, T* value,
+                      T* grad);
 
 /// A copy of `values` in the device memory of `state`'s device, freed (on that device) when the last
 /// owner lets go. Used to keep the built-in potentials' parameters on the device.

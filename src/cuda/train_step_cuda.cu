@@ -17,6 +17,7 @@
 #include "device_memory.h"
 #include "wgf/detail/adam_update.h"
 #include "wgf/error.h"
+#include "wgf/logreg.h"
 
 namespace wgf {
 namespace detail {
@@ -123,17 +124,21 @@ __global__ void adam_project_kernel(std::int64_t count, const AdamScalars<T>* __
 }
 
 /// Whether the step's iterations can be captured into a CUDA graph: Φ must run on the device with
-/// no synchronisation or host copy (the built-in device potentials), WGF_CUDA_GRAPHS=0 is not set
-/// (the fallback, for comparison and debugging), and the build is not WGF_DEBUG_SYNC.
+/// no synchronisation or host copy (the built-in device potentials: quadratic, mixture up to D = 64,
+/// logistic posterior on the full data), WGF_CUDA_GRAPHS=0 is not set (the fallback, for comparison
+/// and debugging), and the build is not WGF_DEBUG_SYNC.
 template <typename T>
-bool graph_capturable(const Potential<T>& potential) {
+bool graph_capturable(const Context& ctx, const Potential<T>& potential) {
 #ifdef WGF_DEBUG_SYNC
+    (void)ctx;
     (void)potential;
     return false;  // every launch synchronises to find its own errors: nothing to capture
 #else
     const char* env = std::getenv("WGF_CUDA_GRAPHS");
     if (env != nullptr && std::string(env) == "0") return false;
     if (dynamic_cast<const QuadraticPotential<T>*>(&potential) != nullptr) return true;
+    if (const auto* posterior = dynamic_cast<const LogisticPosteriorPotential<T>*>(&potential))
+        return posterior->device_resident(ctx);
     const auto* mixture = dynamic_cast<const GaussianMixturePotential<T>*>(&potential);
     return mixture != nullptr && mixture->dim() <= kMixtureMaxDim;
 #endif
@@ -245,7 +250,7 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     // The first iteration runs as it is queued (first uses: Φ's parameters uploaded, library state
     // set up); the others replay a graph of one captured iteration when Φ allows it.
     enqueue_iteration();
-    if (iters > 1 && graph_capturable(potential)) {
+    if (iters > 1 && graph_capturable(ctx, potential)) {
         IterationGraph graph;
         graph.capture(stream, enqueue_iteration);
         for (int it = 1; it < iters; ++it) graph.launch(stream);

@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "compare.h"
@@ -35,6 +36,7 @@
 #include "wgf/flow.h"
 #include "wgf/jko.h"
 #include "wgf/jko_loss.h"
+#include "wgf/logreg.h"
 #include "wgf/metrics.h"
 #include "wgf/potential.h"
 
@@ -332,6 +334,116 @@ TEST_CASE("cuda built-in potentials match the host") {
             expect_allclose(download(d_v), vh, 1e-12, 1e-12, "value");
             expect_allclose(download(d_g), gh, 1e-12, 1e-12 * max_abs(gh), "gradient");
         }
+    }
+}
+
+namespace {
+/// A synthetic logistic-regression training set: N rows of d features N(0, 1), labels from a random
+/// θ* with label noise, so both classes and both signs of y θᵀx occur.
+struct TinyLogreg {
+    std::vector<double> X, labels;
+    TinyLogreg(int N, int d, std::uint64_t seed) {
+        Rng rng(seed);
+        std::vector<double> theta(static_cast<std::size_t>(d));
+        for (auto& t : theta) t = rng.normal();
+        for (int i = 0; i < N; ++i) {
+            double z = 0;
+            for (int j = 0; j < d; ++j) {
+                X.push_back(rng.normal());
+                z += theta[static_cast<std::size_t>(j)] * X.back();
+            }
+            labels.push_back(z + 0.5 * rng.normal() >= 0 ? 1.0 : -1.0);
+        }
+    }
+};
+
+/// Points (θ, r) with θ ~ N(0, s²) and r spread over [−10, 10], so that some lie outside the clip of
+/// log α (|r| > 8) and, with a large s, the likelihood clamp is active on some rows.
+template <typename T>
+std::vector<T> posterior_points(int n, int d, double s, std::uint64_t seed) {
+    Rng rng(seed);
+    std::vector<T> y;
+    for (int p = 0; p < n; ++p) {
+        for (int j = 0; j < d; ++j) y.push_back(static_cast<T>(s * rng.normal()));
+        y.push_back(static_cast<T>(-10.0 + 20.0 * rng.uniform()));
+    }
+    return y;
+}
+}  // namespace
+
+TEST_CASE_TEMPLATE("cuda logistic posterior potential matches the host (full data, minibatches, clamps)", T, float,
+                   double) {
+    // The device kernel runs the host's per-point code (wgf/detail/logreg_point.h) in double, in the
+    // same row order, so the results agree to rounding of the final conversion to T (double: the
+    // same operations; float: one rounding each side, 1 ulp).
+    const double tol = std::is_same<T, double>::value ? 1e-13 : 2e-7;
+    for (const int d : {3, 130}) {  // 130 > kLogregMaxFeatures: staged through the host
+        for (const bool clamp : {false, true}) {
+            for (const std::int64_t minibatch : {std::int64_t(0), std::int64_t(16)}) {
+                CAPTURE(d);
+                CAPTURE(clamp);
+                CAPTURE(minibatch);
+                const TinyLogreg data(57, d, 11 + d);
+                LogisticPosteriorOptions opt;
+                opt.clamp_likelihood = clamp;
+                opt.minibatch = minibatch;
+                opt.seed = 5;
+                // Two instances with the same seed draw the same minibatch sequence.
+                const LogisticPosteriorPotential<T> on_host(data.X, data.labels, d, opt);
+                const LogisticPosteriorPotential<T> on_dev(data.X, data.labels, d, opt);
+                const int n = 37, D = d + 1;
+                const auto y = posterior_points<T>(n, d, clamp ? 4.0 : 0.7, 21 + d);
+                Context host(Backend::Host, 1), dev(Backend::Cuda);
+                CHECK(on_dev.device_resident(dev) == (minibatch == 0 && d <= 128));
+                CHECK_FALSE(on_host.device_resident(host));
+                DeviceBuffer<T> d_y(y.data(), y.size()), d_v(n), d_g(y.size());
+                for (int call = 0; call < 3; ++call) {  // minibatch: three consecutive batches
+                    CAPTURE(call);
+                    std::vector<T> vh(n), gh(y.size());
+                    on_host.eval(host, y.data(), n, vh.data(), gh.data());
+                    if (call == 1)
+                        on_dev.eval_unchecked(dev, d_y.data(), n, d_v.data(), d_g.data());
+                    else
+                        on_dev.eval(dev, d_y.data(), n, d_v.data(), d_g.data());
+                    std::vector<double> vh64(vh.begin(), vh.end()), gh64(gh.begin(), gh.end());
+                    const std::vector<T> vd = download(d_v), gd = download(d_g);
+                    expect_allclose(std::vector<double>(vd.begin(), vd.end()), vh64, tol, 0.0, "value");
+                    expect_allclose(std::vector<double>(gd.begin(), gd.end()), gh64, tol, tol * max_abs(gh64),
+                                    "gradient");
+                    // The r-gradient vanishes exactly outside the clip on both.
+                    for (int p = 0; p < n; ++p)
+                        if (std::fabs(double(y[std::size_t(p) * D + d])) > 8.0) CHECK(gd[std::size_t(p) * D + d] == T(0));
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("cuda JKO solver with the logistic posterior: the graph replay trains the maps the host trains") {
+    // The posterior on the full data runs on the device without host copies, so the solver captures
+    // its iterations in a CUDA graph (train_step_cuda.cu: graph_capturable); same bound as above.
+    const TinyLogreg data(40, 2, 17);
+    const LogisticPosteriorPotential<double> pot(data.X, data.labels, 2);
+    const Gaussian rho0(std::vector<double>{0.0, 0.0, -1.0}, std::vector<double>{0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.3});
+    JkoOptions opt;
+    opt.tau = 0.05;
+    opt.steps = 2;
+    opt.iterations = 10;
+    opt.batch = 32;
+    opt.lr = 5e-3;
+    opt.init = JkoInit::Identity;
+    opt.seed = 4;
+    const IcnnShape shape = IcnnShape::uniform(3, 8, 2, 2);
+    Context host(Backend::Host, 1), dev(Backend::Cuda);
+    REQUIRE(pot.device_resident(dev));
+    Flow<double> fh(rho0), fd(rho0);
+    JkoSolver<double>(host, shape, pot, opt).run(fh);
+    JkoSolver<double>(dev, shape, pot, opt).run(fd);
+    REQUIRE(fd.steps() == 2);
+    for (int k = 0; k < 2; ++k) {
+        CAPTURE(k);
+        const auto& ph = fh.map(k).params();
+        expect_allclose(fd.map(k).params(), ph, 0.0, 1e-12 * max_abs(ph), "map parameters");
     }
 }
 

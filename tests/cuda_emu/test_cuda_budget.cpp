@@ -40,6 +40,7 @@
 #include "wgf/error.h"
 #include "wgf/flow.h"
 #include "wgf/jko.h"
+#include "wgf/logreg.h"
 #include "wgf/potential.h"
 #include "wgf/random.h"
 
@@ -225,6 +226,51 @@ std::string failure_message(Backend backend, int from, bool bad_value) {
     return "no error";
 }
 }  // namespace
+
+TEST_CASE("the logistic posterior on the full data is captured too; with a minibatch each iteration uploads its rows") {
+    // Full data: the training set is copied to the device on the first call, then every evaluation is
+    // one kernel, so the iterations replay a graph like the built-in potentials. A minibatch's rows are
+    // drawn on the host per evaluation: uploaded (1 copy, and a synchronisation before freeing them),
+    // so no graph, and the per-iteration budget names that cost.
+    Rng rng(3);
+    std::vector<double> X, labels;
+    for (int i = 0; i < 30; ++i) {
+        X.push_back(rng.normal());
+        X.push_back(rng.normal());
+        labels.push_back(X[X.size() - 2] - X.back() >= 0 ? 1.0 : -1.0);
+    }
+    const Gaussian rho0(std::vector<double>{0.0, 0.0, -1.0}, std::vector<double>{0.5, 0, 0, 0, 0.5, 0, 0, 0, 0.3});
+    for (const std::int64_t minibatch : {std::int64_t(0), std::int64_t(8)}) {
+        CAPTURE(minibatch);
+        LogisticPosteriorOptions po;
+        po.minibatch = minibatch;
+        const auto run = [&](int iterations) {
+            const LogisticPosteriorPotential<float> pot(X, labels, 2, po);
+            Context dev(Backend::Cuda);
+            JkoSolver<float> solver(dev, IcnnShape::uniform(3, 4, 2, 2), pot, budget_options(iterations, true, 0.0));
+            Flow<float> flow(rho0);
+            const wgf_emu::Counters before = wgf_emu::counters();
+            solver.run(flow);
+            return wgf_emu::counters() - before;
+        };
+        const wgf_emu::Counters d = run(9) - run(3);
+        const double n = 6;
+        MESSAGE("logistic posterior, minibatch " << minibatch << ": per iteration " << d.graph_launches / n
+                                                 << " graph launches, " << d.kernel_launches / n << " kernel launches, "
+                                                 << d.copies_host_to_device / n << " uploads, "
+                                                 << d.synchronizations / n << " synchronisations");
+        if (minibatch == 0) {
+            CHECK(d.graph_launches / n == 1);
+            CHECK(d.kernel_launches == 0);
+            CHECK(d.copies_host_to_device == 0);
+            CHECK(d.synchronizations == 0);
+        } else {
+            CHECK(d.graph_launches == 0);
+            CHECK(d.copies_host_to_device / n == 1);
+            CHECK(d.synchronizations / n <= 2);
+        }
+    }
+}
 
 TEST_CASE("the device step reports a non-finite loss at the iteration it appeared, as the host loop") {
     // Φ is NaN from the third loss evaluation on: iteration 2. The device finds it at the end of
