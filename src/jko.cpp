@@ -214,6 +214,9 @@ void JkoOptions::validate() const {
               "JkoOptions: weight decays must be finite and >= 0, got " << weight_decay << " and " << pretrain_weight_decay);
     WGF_CHECK(pretrain_iterations >= 0, "JkoOptions: pretrain_iterations must be >= 0");
     WGF_CHECK(std::isfinite(pretrain_lr) && pretrain_lr > 0, "JkoOptions: pretrain_lr must be > 0");
+    WGF_CHECK(std::isfinite(pretrain_wide_variance) && pretrain_wide_variance >= 0,
+              "JkoOptions: pretrain_wide_variance must be finite and >= 0 (0: no wide stage), got "
+                  << pretrain_wide_variance);
     WGF_CHECK(pool_size >= 0, "JkoOptions: pool_size must be >= 0");
     WGF_CHECK(!carry_pool || sample_pool, "JkoOptions: carry_pool needs sample_pool (a pool to carry)");
 }
@@ -440,22 +443,33 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     }
     detail::ContextDeviceScope scope(*m_ctx);  // device buffers below belong to ctx's device
     // Reference pretraining: Adam(pretrain_lr, wd 1e-8) on mean((∇ψ(x) − x)²), x ∼ ρ⁰ fresh each
-    // iteration, projection after each step, the full iteration count (PAPER-SPEC §3).
+    // iteration, projection after each step, the full iteration count (PAPER-SPEC §3); with
+    // pretrain_wide_variance v > 0 a first stage on N(0, v I), as the reference's posterior study.
     Icnn<T> net = Icnn<T>::random(m_shape, m_opt.seed, /*project=*/false);
     AdamOptions ao;
     ao.lr = m_opt.pretrain_lr;
     ao.weight_decay = m_opt.pretrain_weight_decay;
-    Adam<T> adam(*m_ctx, net.size(), ao);
     TrainingBuffers<T> buf(*m_ctx, net, m_opt.batch * m_shape.dim);
     T* params = buf.params(net);
-    Rng rng = stream(m_opt.seed, 1, 0);
-    for (int it = 0; it < m_opt.pretrain_iterations; ++it) {
-        const std::vector<double> x0 = flow.initial().sample(m_opt.batch, rng);
-        const std::vector<T> x(x0.begin(), x0.end());
-        identity_loss(*m_ctx, m_shape, params, buf.batch(x), m_opt.batch, buf.grad());
-        adam.step(params, buf.grad());
-        icnn_project(*m_ctx, m_shape, params);
+    const auto stage = [&](Rng rng, const std::function<std::vector<double>(Rng&)>& draw) {
+        Adam<T> adam(*m_ctx, net.size(), ao);  // a fresh optimiser per stage, as the reference's calls
+        for (int it = 0; it < m_opt.pretrain_iterations; ++it) {
+            const std::vector<double> x0 = draw(rng);
+            const std::vector<T> x(x0.begin(), x0.end());
+            identity_loss(*m_ctx, m_shape, params, buf.batch(x), m_opt.batch, buf.grad());
+            adam.step(params, buf.grad());
+            icnn_project(*m_ctx, m_shape, params);
+        }
+    };
+    if (m_opt.pretrain_wide_variance > 0) {
+        const double sd = std::sqrt(m_opt.pretrain_wide_variance);
+        stage(stream(m_opt.seed, 1, 1), [&](Rng& rng) {
+            std::vector<double> x(static_cast<std::size_t>(m_opt.batch * m_shape.dim));
+            for (auto& v : x) v = sd * rng.normal();
+            return x;
+        });
     }
+    stage(stream(m_opt.seed, 1, 0), [&](Rng& rng) { return flow.initial().sample(m_opt.batch, rng); });
     buf.store(net);
     net.project();
     if (seconds) *seconds = seconds_since(t0);
@@ -543,6 +557,8 @@ std::string JkoSolver<T>::settings() const {
        << "\npretrain_iterations = " << o.pretrain_iterations << "\npretrain_lr = " << exact(o.pretrain_lr)
        << "\npretrain_weight_decay = " << exact(o.pretrain_weight_decay) << "\nsample_pool = " << o.sample_pool
        << "\npool_size = " << o.pool_size << "\ncarry_pool = " << o.carry_pool << "\n";
+    // Recorded only when set, so that checkpoints made before the option existed still resume.
+    if (o.pretrain_wide_variance > 0) os << "pretrain_wide_variance = " << exact(o.pretrain_wide_variance) << "\n";
     return os.str();
 }
 

@@ -53,6 +53,10 @@ struct JkoOptions {
     int pretrain_iterations = 4000;
     double pretrain_lr = 5e-3;
     double pretrain_weight_decay = 1e-8;
+    /// > 0: the reference's two-stage pretraining of the posterior study (PAPER-SPEC §3, §7.4): first
+    /// pretrain_iterations towards the identity on N(0, v I) (v = 100 there), then pretrain_iterations
+    /// on ρ⁰, each stage with a fresh Adam. 0: one stage, on ρ⁰.
+    double pretrain_wide_variance = 0.0;
     bool sample_pool = true;         ///< false = the reference's fresh batch re-pushed every iteration
     std::int64_t pool_size = 0;      ///< points in the per-step pool; 0 = 16 × batch
     /// false: each step's pool is a fresh ρ⁰ sample pushed through all earlier maps (cost k pushes

@@ -461,6 +461,7 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     real_cases(cases, p, "lr", {"0", "-1"});
     real_cases(cases, p, "log-alpha-clip", {"0", "0.5", "701"});
     real_cases(cases, p, "prior-clip", {"0", "0.5", "701"});
+    real_cases(cases, p, "pretrain-wide-variance", {"-1"});
     cases.push_back({p + " --init random", 2, "usage error: --init"});
     cases.push_back({p + " --precision half", 2, "usage error: --precision"});
     cases.push_back({"posterior --datasets german", 2, "usage error: --out is required"});

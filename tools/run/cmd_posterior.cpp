@@ -44,6 +44,7 @@ struct PosteriorSettings {
     std::string init = "pretrain", precision = "float";
     int pretrain_iterations = 1000;
     double pretrain_lr = 1e-3;
+    double pretrain_wide_variance = 0.0;  // > 0: the reference's first stage on N(0, v I) (v = 100)
     bool clamp_likelihood = false;
     // Φ's clamp of log α and ρ⁰'s range of log α. The reference clamps both at 8; with Φ clamped there,
     // e^{−Φ} is flat in log α below −8, an improper tail into which the flow's mass drifts (measured on
@@ -123,6 +124,7 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
         jo.init = s.init == "identity" ? wgf::JkoInit::Identity : s.init == "spread" ? wgf::JkoInit::Spread : wgf::JkoInit::Pretrain;
         jo.pretrain_iterations = s.pretrain_iterations;
         jo.pretrain_lr = s.pretrain_lr;
+        jo.pretrain_wide_variance = s.pretrain_wide_variance;
         jo.seed = seed;
         wgf::JkoSolver<T> solver(ctx, wgf::IcnnShape::uniform(D, s.width, 2), potential, jo);
         wgf::Flow<T> flow(prior);
@@ -242,6 +244,11 @@ int cmd_posterior(int argc, char** argv) {
         ->capture_default_str()
         ->transform(integer_in(0, 100000000));
     app.add_option("--pretrain-lr", s.pretrain_lr, "with --init pretrain")->capture_default_str()->check(positive_real());
+    app.add_option("--pretrain-wide-variance", s.pretrain_wide_variance,
+                   "with --init pretrain: > 0 adds the reference's first stage, --pretrain-iterations towards the "
+                   "identity on N(0, v I) before as many on the prior (the reference: 100); 0: the prior only")
+        ->capture_default_str()
+        ->check(real_in(0.0));
     app.add_option("--minibatch", s.minibatch,
                    "data rows per loss evaluation of JKO and SVGD (0: the full training set; -1: full up to 1000 "
                    "training rows, else 512, as the reference)")
@@ -298,6 +305,8 @@ int cmd_posterior(int argc, char** argv) {
         const nlohmann::json summary = {{"settings",
                                          {{"steps", s.steps}, {"tau", s.tau}, {"iterations", s.iterations},
                                           {"batch", s.batch}, {"width", s.width}, {"lr", s.lr}, {"init", s.init},
+                                          {"pretrain_iterations", s.pretrain_iterations}, {"pretrain_lr", s.pretrain_lr},
+                                          {"pretrain_wide_variance", s.pretrain_wide_variance},
                                           {"minibatch", s.minibatch}, {"clamp_likelihood", s.clamp_likelihood}, {"log_alpha_clip", s.log_alpha_clip}, {"prior_clip", s.prior_clip},
                                           {"precision", s.precision}, {"svgd_particles", s.svgd_particles},
                                           {"svgd_iterations", s.svgd_iterations}, {"mala_chains", s.mala_chains},
