@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/chunk_reference_host.h"
 #include "host/icnn_block_host.h"
 #include "wgf/icnn.h"
 #include "wgf/random.h"
@@ -57,17 +58,12 @@ struct Block {
         }
     }
     void run_chunk() {
-        for (int i = 1; i < 11; ++i) {
+        for (int i = 1; i < op_checks::kChunkOps; ++i) {
             if (i == 5) begin_backward();
             run(i);
         }
     }
 };
-
-const char* const kOps[11] = {"build_pm",        "values_forward",           "grad_recursion_forward",
-                              "grad_assembly_forward", "cholesky_logdet", "cholesky_logdet_backward",
-                              "hessian_assembly_backward", "grad_assembly_backward", "quad_jacobian_backward",
-                              "grad_recursion_backward", "values_backward"};
 
 void time_op(benchmark::State& state, int D, int W, int P, int op) {
     Block b(D, W, P);
@@ -89,8 +85,8 @@ int main(int argc, char** argv) {
         int D, W, P;
     };
     for (const Shape s : {Shape{2, 64, 1024}, Shape{12, 256, 1024}, Shape{12, 1024, 512}, Shape{32, 1024, 256}})
-        for (int op = -1; op < 11; ++op) {
-            const std::string name = std::string("BM_host_op/") + (op < 0 ? "chunk" : kOps[op]) + "/D:" +
+        for (int op = -1; op < op_checks::kChunkOps; ++op) {
+            const std::string name = std::string("BM_host_op/") + (op < 0 ? "chunk" : op_checks::chunk_op_name(op)) + "/D:" +
                                      std::to_string(s.D) + "/W:" + std::to_string(s.W) + "/P:" + std::to_string(s.P);
             benchmark::RegisterBenchmark(name.c_str(), [s, op](benchmark::State& st) { time_op(st, s.D, s.W, s.P, op); })
                 ->Unit(benchmark::kMicrosecond);

@@ -16,6 +16,17 @@
 namespace wgf {
 namespace op_checks {
 
+/// The ops of a training chunk in order, by the names the checks report and the benchmarks use
+/// (bench_cuda_ops, bench_ops_host; begin_backward before the first backward op is not an op).
+constexpr int kChunkOps = 11;
+inline const char* chunk_op_name(int i) {
+    static const char* const names[kChunkOps] = {
+        "build_pm",        "values_forward",           "grad_recursion_forward",    "grad_assembly_forward",
+        "cholesky_logdet", "cholesky_logdet_backward", "hessian_assembly_backward", "grad_assembly_backward",
+        "quad_jacobian_backward", "grad_recursion_backward", "values_backward"};
+    return names[i];
+}
+
 /// Parameters (the reference initialisation, projected), points N(0, I) [P][D], ȳ N(0, 1)/P and
 /// logdet̄ = −0.1/P (the JKO loss's −τβ⁻¹/N at τ = 0.1).
 template <typename T>

@@ -127,16 +127,6 @@ private:
     DeviceBuffer<T> d_params, d_x, d_ybar, d_grads;
 };
 
-/// The ops of a training chunk in order, by the names the checks report (begin_backward before the
-/// first backward op is not an op of its own).
-constexpr int kChunkOps = 11;
-inline const char* chunk_op_name(int i) {
-    static const char* const names[kChunkOps] = {
-        "build_pm",        "values_forward",           "grad_recursion_forward",    "grad_assembly_forward",
-        "cholesky_logdet", "cholesky_logdet_backward", "hessian_assembly_backward", "grad_assembly_backward",
-        "quad_jacobian_backward", "grad_recursion_backward", "values_backward"};
-    return names[i];
-}
 /// Queues op i of the chunk on the device (the stream's work, nothing waited for).
 template <typename T>
 void run_chunk_op(DeviceChunk<T>& c, int i) {
@@ -179,11 +169,15 @@ std::vector<TensorCheck> validate_chunk_ops(Context& ctx, const IcnnShape& shape
                   "validate_chunk_ops: no host tensor " << op << "|" << name << " of " << got.size() << " entries");
         const std::vector<T>& host = it->second;
         double scale = 0, err = 0;
+        bool not_finite = false;  // std::max drops a NaN: a NaN or Inf on either side fails explicitly
         for (std::size_t i = 0; i < got.size(); ++i) {
+            const double diff = std::fabs(double(got[i]) - double(host[i]));
+            not_finite = not_finite || !std::isfinite(diff) || !std::isfinite(double(host[i]));
             scale = std::max(scale, std::fabs(double(host[i])));
-            err = std::max(err, std::fabs(double(got[i]) - double(host[i])));
+            err = std::max(err, diff);
         }
-        out.push_back({op, name, scale > 0 ? err / scale : (err > 0 ? INFINITY : 0.0), scale});
+        const double rel = not_finite ? INFINITY : scale > 0 ? err / scale : (err > 0 ? INFINITY : 0.0);
+        out.push_back({op, name, rel, scale});
     };
     const auto compare = [&](const std::string& op, const std::string& name, const T* device, std::int64_t count) {
         compare_values(op, name, dev.fetch(device, count));
