@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -162,7 +163,7 @@ void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<
     const JkoLossOptions lo{opt.tau, opt.beta};
     detail::DeviceStepResult res;
     try {
-        res = detail::train_step_cuda(ctx, shape, potential, lo, plan, net.data());
+        res = detail::train_step_cuda(ctx, shape, &potential, lo, plan, net.data());
     } catch (const Error& e) {
         throw Error(where(0) + "(the step on the device) " + e.what());
     }
@@ -188,6 +189,59 @@ void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<
     if (averaged > 0) {
         T* p = net.data();
         for (std::size_t i = 0; i < res.param_sum.size(); ++i) p[i] = static_cast<T>(res.param_sum[i] / averaged);
+    }
+}
+
+/// One pretraining stage on the device (train_step_cuda on the identity regression): the batches are
+/// the host loop's draws from `draw`, in its order, uploaded a chunk of iterations at a time (at most
+/// kPretrainChunkBytes of points per upload; Adam's moments and step count carried across chunks),
+/// so both backends pretrain the same map up to rounding, with no host round trip per iteration.
+template <typename T>
+void pretrain_stage_on_device(Context& ctx, const IcnnShape& shape, const JkoOptions& opt, Rng rng,
+                              const std::function<std::vector<double>(Rng&)>& draw, Icnn<T>& net) {
+    constexpr std::int64_t kPretrainChunkBytes = std::int64_t(64) << 20;
+    const std::int64_t N = opt.batch, per_iteration = N * shape.dim, iters = opt.pretrain_iterations;
+    std::int64_t chunk = kPretrainChunkBytes / (per_iteration * std::int64_t(sizeof(T)));
+    if (const char* env = std::getenv("WGF_PRETRAIN_CHUNK_ITERATIONS"))  // tests: force several chunks
+        chunk = std::atoll(env);
+    chunk = std::clamp<std::int64_t>(chunk, 1, std::max<std::int64_t>(iters, 1));
+    std::vector<T> moments(2 * net.size(), T(0));
+    const std::vector<double> lr(static_cast<std::size_t>(chunk), opt.pretrain_lr);
+    std::vector<T> pool;
+    std::vector<std::int64_t> rows;
+    for (std::int64_t it0 = 0; it0 < iters; it0 += chunk) {
+        const std::int64_t n = std::min(chunk, iters - it0);
+        pool.resize(static_cast<std::size_t>(n * per_iteration));
+        for (std::int64_t j = 0; j < n; ++j) {
+            const std::vector<double> x = draw(rng);
+            std::transform(x.begin(), x.end(), pool.begin() + j * per_iteration, [](double v) { return static_cast<T>(v); });
+        }
+        rows.resize(static_cast<std::size_t>(n * N));
+        std::iota(rows.begin(), rows.end(), std::int64_t(0));  // each draw used once, in order
+        detail::DeviceStepPlan<T> plan;
+        plan.pool = pool.data();
+        plan.pool_n = n * N;
+        plan.rows = rows.data();
+        plan.batch = N;
+        plan.iterations = static_cast<int>(n);
+        plan.lr = lr.data();
+        plan.adam.weight_decay = opt.pretrain_weight_decay;
+        plan.moments = moments.data();
+        plan.adam_step0 = it0;
+        detail::DeviceStepResult res;
+        try {
+            res = detail::train_step_cuda<T>(ctx, shape, nullptr, JkoLossOptions{}, plan, net.data());
+        } catch (const Error& e) {
+            throw Error("JkoSolver: pretraining (on the device): " + std::string(e.what()));
+        }
+        const std::int64_t it = it0 + res.failed_iteration;
+        if (res.failure == detail::DeviceStepFailure::LossNotFinite)
+            WGF_FAIL("JkoSolver: pretraining iteration " << it << ": the identity loss is not finite");
+        if (res.failure == detail::DeviceStepFailure::GradientNotFinite)
+            WGF_FAIL("JkoSolver: pretraining iteration " << it << ": Adam::step: gradient contains " << res.bad_gradient
+                                                         << " NaN/Inf entries (of " << net.size() << ")");
+        WGF_CHECK(res.failure == detail::DeviceStepFailure::None,
+                  "JkoSolver: pretraining iteration " << it << ": the device step failed");
     }
 }
 #endif
@@ -446,6 +500,25 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     // iteration, projection after each step, the full iteration count (PAPER-SPEC §3); with
     // pretrain_wide_variance v > 0 a first stage on N(0, v I), as the reference's posterior study.
     Icnn<T> net = Icnn<T>::random(m_shape, m_opt.seed, /*project=*/false);
+    const double wide_sd = std::sqrt(m_opt.pretrain_wide_variance);
+    const std::function<std::vector<double>(Rng&)> draw_wide = [&](Rng& rng) {
+        std::vector<double> x(static_cast<std::size_t>(m_opt.batch * m_shape.dim));
+        for (auto& v : x) v = wide_sd * rng.normal();
+        return x;
+    };
+    const std::function<std::vector<double>(Rng&)> draw_rho0 = [&](Rng& rng) {
+        return flow.initial().sample(m_opt.batch, rng);
+    };
+#ifdef WGF_WITH_CUDA
+    if (m_ctx->backend() == Backend::Cuda) {  // the same stages on the device, no round trip per iteration
+        if (m_opt.pretrain_wide_variance > 0)
+            pretrain_stage_on_device(*m_ctx, m_shape, m_opt, stream(m_opt.seed, 1, 1), draw_wide, net);
+        pretrain_stage_on_device(*m_ctx, m_shape, m_opt, stream(m_opt.seed, 1, 0), draw_rho0, net);
+        net.project();
+        if (seconds) *seconds = seconds_since(t0);
+        return net;
+    }
+#endif
     AdamOptions ao;
     ao.lr = m_opt.pretrain_lr;
     ao.weight_decay = m_opt.pretrain_weight_decay;
@@ -461,15 +534,8 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
             icnn_project(*m_ctx, m_shape, params);
         }
     };
-    if (m_opt.pretrain_wide_variance > 0) {
-        const double sd = std::sqrt(m_opt.pretrain_wide_variance);
-        stage(stream(m_opt.seed, 1, 1), [&](Rng& rng) {
-            std::vector<double> x(static_cast<std::size_t>(m_opt.batch * m_shape.dim));
-            for (auto& v : x) v = sd * rng.normal();
-            return x;
-        });
-    }
-    stage(stream(m_opt.seed, 1, 0), [&](Rng& rng) { return flow.initial().sample(m_opt.batch, rng); });
+    if (m_opt.pretrain_wide_variance > 0) stage(stream(m_opt.seed, 1, 1), draw_wide);
+    stage(stream(m_opt.seed, 1, 0), draw_rho0);
     buf.store(net);
     net.project();
     if (seconds) *seconds = seconds_since(t0);

@@ -224,13 +224,34 @@ void reserve_jko_loss_cuda(Context& ctx, const IcnnShape& shape, std::int64_t n)
     (void)cuda_scratch(st, loss_scratch_bytes<T>(st, shape, true, true, n));
 }
 
+namespace {
+template <typename T>
+LossSpec<T> identity_spec(const IcnnShape& shape, std::int64_t n) {
+    LossSpec<T> spec;
+    spec.w_scale = static_cast<T>(2.0 / double(n * shape.dim));
+    return spec;
+}
+}  // namespace
+
 template <typename T>
 double identity_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x, std::int64_t n,
                           T* dL_dparams) {
-    LossSpec<T> spec;
-    spec.w_scale = static_cast<T>(2.0 / double(n * shape.dim));
-    const std::vector<double> sums = run_loss(ctx, shape, params, x, n, spec, dL_dparams, "identity_loss");
+    const std::vector<double> sums =
+        run_loss(ctx, shape, params, x, n, identity_spec<T>(shape, n), dL_dparams, "identity_loss");
     return 2.0 * sums[0] / double(n * shape.dim);  // sums[0] = Σ ½‖y − x‖²
+}
+
+template <typename T>
+LossOnDevice enqueue_identity_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x,
+                                        std::int64_t n, T* dL_dparams) {
+    return enqueue_loss(ctx, shape, params, x, n, identity_spec<T>(shape, n), dL_dparams);
+}
+
+template <typename T>
+void reserve_identity_loss_cuda(Context& ctx, const IcnnShape& shape, std::int64_t n) {
+    CudaState& st = *detail::cuda_state(ctx);
+    CudaDeviceGuard guard(st.device);
+    (void)cuda_scratch(st, loss_scratch_bytes<T>(st, shape, false, false, n));
 }
 
 template JkoLossValue jko_loss_cuda<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t,
@@ -247,6 +268,12 @@ template void reserve_jko_loss_cuda<double>(Context&, const IcnnShape&, std::int
 template double identity_loss_cuda<float>(Context&, const IcnnShape&, const float*, const float*, std::int64_t, float*);
 template double identity_loss_cuda<double>(Context&, const IcnnShape&, const double*, const double*, std::int64_t,
                                            double*);
+template LossOnDevice enqueue_identity_loss_cuda<float>(Context&, const IcnnShape&, const float*, const float*,
+                                                        std::int64_t, float*);
+template LossOnDevice enqueue_identity_loss_cuda<double>(Context&, const IcnnShape&, const double*, const double*,
+                                                         std::int64_t, double*);
+template void reserve_identity_loss_cuda<float>(Context&, const IcnnShape&, std::int64_t);
+template void reserve_identity_loss_cuda<double>(Context&, const IcnnShape&, std::int64_t);
 
 }  // namespace detail
 }  // namespace wgf

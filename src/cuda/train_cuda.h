@@ -41,6 +41,13 @@ LossOnDevice enqueue_jko_loss_cuda(Context& ctx, const IcnnShape& shape, const T
 /// nothing (growing synchronises the device).
 template <typename T>
 void reserve_jko_loss_cuda(Context& ctx, const IcnnShape& shape, std::int64_t n);
+/// identity_loss_cuda without its read-back (sums[0] = Σ ½‖∇ψ(x) − x‖², sums[1] = sums[2] = 0; no
+/// Hessian, so first_failure is null), and its scratch reserved as reserve_jko_loss_cuda does.
+template <typename T>
+LossOnDevice enqueue_identity_loss_cuda(Context& ctx, const IcnnShape& shape, const T* params, const T* x,
+                                        std::int64_t n, T* dL_dparams);
+template <typename T>
+void reserve_identity_loss_cuda(Context& ctx, const IcnnShape& shape, std::int64_t n);
 /// The loss value from the sums [3] of n points (jko_loss's definition).
 JkoLossValue jko_loss_from_sums(const double* sums, std::int64_t n, const JkoLossOptions& options);
 /// identity_loss_host on ctx's device.

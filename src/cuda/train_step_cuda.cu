@@ -86,7 +86,7 @@ __global__ void iteration_status_kernel(int* iteration, std::int64_t P, const do
     for (int k = 0; k < 3; ++k) record[3 * it + k] = sums[k];
     if (status->failed_iteration != kNoFailure) return;
     int reason = 0;
-    if (*first_failure != kNoFailure) {
+    if (first_failure != nullptr && *first_failure != kNoFailure) {
         reason = static_cast<int>(DeviceStepFailure::NotPositiveDefinite);
         status->point = static_cast<long long>(*first_failure);
         status->code = point_status[*first_failure];
@@ -128,7 +128,7 @@ __global__ void adam_project_kernel(std::int64_t count, const AdamScalars<T>* __
 /// logistic posterior on the full data), WGF_CUDA_GRAPHS=0 is not set (the fallback, for comparison
 /// and debugging), and the build is not WGF_DEBUG_SYNC.
 template <typename T>
-bool graph_capturable(const Context& ctx, const Potential<T>& potential) {
+bool graph_capturable(const Context& ctx, const Potential<T>* potential) {
 #ifdef WGF_DEBUG_SYNC
     (void)ctx;
     (void)potential;
@@ -136,10 +136,11 @@ bool graph_capturable(const Context& ctx, const Potential<T>& potential) {
 #else
     const char* env = std::getenv("WGF_CUDA_GRAPHS");
     if (env != nullptr && std::string(env) == "0") return false;
-    if (dynamic_cast<const QuadraticPotential<T>*>(&potential) != nullptr) return true;
-    if (const auto* posterior = dynamic_cast<const LogisticPosteriorPotential<T>*>(&potential))
+    if (potential == nullptr) return true;  // the identity regression: no Φ
+    if (dynamic_cast<const QuadraticPotential<T>*>(potential) != nullptr) return true;
+    if (const auto* posterior = dynamic_cast<const LogisticPosteriorPotential<T>*>(potential))
         return posterior->device_resident(ctx);
-    const auto* mixture = dynamic_cast<const GaussianMixturePotential<T>*>(&potential);
+    const auto* mixture = dynamic_cast<const GaussianMixturePotential<T>*>(potential);
     return mixture != nullptr && mixture->dim() <= kMixtureMaxDim;
 #endif
 }
@@ -188,7 +189,7 @@ void download(const void* device, void* host, std::size_t bytes, cudaStream_t st
 }  // namespace train_step
 
 template <typename T>
-DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Potential<T>& potential,
+DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Potential<T>* potential,
                                  const JkoLossOptions& options, const DeviceStepPlan<T>& plan, T* params) {
     using namespace train_step;
     CudaState& st = *detail::cuda_state(ctx);
@@ -203,7 +204,8 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     std::vector<AdamScalars<T>> scalars(static_cast<std::size_t>(iters));
     for (int it = 0; it < iters; ++it)
         scalars[static_cast<std::size_t>(it)] = adam_scalars<T>(plan.lr[it], plan.adam.beta1, plan.adam.beta2,
-                                                                plan.adam.eps, plan.adam.weight_decay, it + 1);
+                                                                plan.adam.eps, plan.adam.weight_decay,
+                                                                plan.adam_step0 + it + 1);
     std::vector<unsigned char> clamp(static_cast<std::size_t>(P), 0);  // icnn_project's entries
     for (const auto& block : layout.nonnegative_blocks())
         std::fill(clamp.begin() + static_cast<std::ptrdiff_t>(block.begin),
@@ -227,17 +229,29 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     upload(clamp.data(), d_clamp.get(), clamp.size(), stream);
     upload(&status0, d_status.get(), sizeof status0, stream);
     upload(&iteration0, d_iteration.get(), sizeof iteration0, stream);
-    WGF_CUDA_CHECK(cudaMemsetAsync(d_moments.get(), 0, sizeof(T) * 2 * P, stream));
+    if (plan.moments != nullptr)
+        upload(plan.moments, d_moments.get(), sizeof(T) * 2 * P, stream);
+    else
+        WGF_CUDA_CHECK(cudaMemsetAsync(d_moments.get(), 0, sizeof(T) * 2 * P, stream));
     if (averaging) WGF_CUDA_CHECK(cudaMemsetAsync(d_sum.get(), 0, sizeof(double) * P, stream));
-    reserve_jko_loss_cuda<T>(ctx, shape, N);  // the scratch arena never grows inside the loop
+    // the scratch arena never grows inside the loop
+    if (potential != nullptr)
+        reserve_jko_loss_cuda<T>(ctx, shape, N);
+    else
+        reserve_identity_loss_cuda<T>(ctx, shape, N);
+    const auto enqueue_loss = [&] {
+        return potential != nullptr ? enqueue_jko_loss_cuda<T>(ctx, shape, d_params.get(), d_batch.get(), N,
+                                                               *potential, options, d_grad.get())
+                                    : enqueue_identity_loss_cuda<T>(ctx, shape, d_params.get(), d_batch.get(), N,
+                                                                    d_grad.get());
+    };
 
     // ---- the iterations: no copy, no synchronisation ---------------------------------------------------------
     const auto enqueue_iteration = [&] {
         WGF_LAUNCH_KERNEL(grid_for(N * D), kThreads, stream, gather_rows_kernel<T>)(
             N * D, static_cast<int>(D), N, d_iteration.get(), d_rows.get(), d_pool.get(), d_batch.get());
         WGF_LAUNCH_CHECK(stream);
-        const LossOnDevice loss =
-            enqueue_jko_loss_cuda<T>(ctx, shape, d_params.get(), d_batch.get(), N, potential, options, d_grad.get());
+        const LossOnDevice loss = enqueue_loss();
         WGF_LAUNCH_KERNEL_COOP(1, kSumThreads, stream, iteration_status_kernel<T>)(
             d_iteration.get(), P, loss.sums, loss.first_failure, loss.status, d_grad.get(), d_record.get(),
             d_status.get());
@@ -265,6 +279,7 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     download(d_status.get(), &status, sizeof status, stream);
     download(d_record.get(), record.data(), sizeof(double) * record.size(), stream);
     download(d_params.get(), params, sizeof(T) * P, stream);
+    if (plan.moments != nullptr) download(d_moments.get(), plan.moments, sizeof(T) * 2 * P, stream);
     if (averaging) {
         out.param_sum.resize(static_cast<std::size_t>(P));
         download(d_sum.get(), out.param_sum.data(), sizeof(double) * P, stream);
@@ -282,9 +297,9 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     return out;
 }
 
-template DeviceStepResult train_step_cuda<float>(Context&, const IcnnShape&, const Potential<float>&,
+template DeviceStepResult train_step_cuda<float>(Context&, const IcnnShape&, const Potential<float>*,
                                                  const JkoLossOptions&, const DeviceStepPlan<float>&, float*);
-template DeviceStepResult train_step_cuda<double>(Context&, const IcnnShape&, const Potential<double>&,
+template DeviceStepResult train_step_cuda<double>(Context&, const IcnnShape&, const Potential<double>*,
                                                   const JkoLossOptions&, const DeviceStepPlan<double>&, double*);
 
 }  // namespace detail

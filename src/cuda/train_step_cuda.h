@@ -1,6 +1,6 @@
-// train_step_cuda.h (private) — one JKO step's training iterations on the device with no host round
-// trip inside the step (issue 11): everything the step needs is uploaded once at its start (the
-// pool of ρ^k points, the rows of every iteration's batch, the Adam scalars of every iteration), the
+// train_step_cuda.h (private) — one JKO step's training iterations (or a stretch of the identity
+// pretraining) on the device with no host round trip inside the step (issue 11): everything the step
+// needs is uploaded once at its start (the pool of ρ^k points, the rows of every iteration's batch, the Adam scalars of every iteration), the
 // loss values are recorded on the device, and a failure (a Hessian that is not positive definite, a
 // non-finite loss or gradient) is caught by a device status word: it records the first failing
 // iteration and freezes the parameters there, so the host can report the failure with the
@@ -36,6 +36,10 @@ struct DeviceStepPlan {
     const double* lr = nullptr;               ///< [iterations] learning rate of each iteration
     AdamOptions adam;                         ///< β₁, β₂, ε, weight decay (lr is taken from `lr`)
     int average_from = -1;                    ///< iterations ≥ this are summed into param_sum; < 0: none
+    /// Adam's state across calls (a stage trained in several calls): moments [2P] (m, then v), in and
+    /// out, nullptr = fresh zeros; adam_step0 = the Adam steps taken before this call's first iteration.
+    T* moments = nullptr;
+    std::int64_t adam_step0 = 0;
 };
 
 enum class DeviceStepFailure : int { None = 0, NotPositiveDefinite = 1, LossNotFinite = 2, GradientNotFinite = 3 };
@@ -51,9 +55,11 @@ struct DeviceStepResult {
 };
 
 /// Trains `params` (host memory, [layout.total]; in: the step's start, out: the last iterate, or on
-/// failure the parameters the failing iteration started from) for plan.iterations iterations.
+/// failure the parameters the failing iteration started from) for plan.iterations iterations, on the
+/// JKO loss with `potential`, or with potential = nullptr on the identity regression of the
+/// pretraining (identity_loss: the batches are then the pretraining's draws, each used once).
 template <typename T>
-DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Potential<T>& potential,
+DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Potential<T>* potential,
                                  const JkoLossOptions& options, const DeviceStepPlan<T>& plan, T* params);
 
 }  // namespace detail

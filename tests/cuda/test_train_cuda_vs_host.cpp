@@ -447,6 +447,43 @@ TEST_CASE("cuda JKO solver with the logistic posterior: the graph replay trains 
     }
 }
 
+TEST_CASE("cuda pretraining runs on the device and trains the first map the host trains (one or two stages, one "
+          "chunk or several)") {
+    // initial_map on a CUDA context runs the identity regression through train_step_cuda on the host
+    // loop's draws (same order, each used once), a chunk of iterations per upload with Adam's moments
+    // and step count carried across chunks (WGF_PRETRAIN_CHUNK_ITERATIONS = 7 forces 4 chunks of the
+    // 25 iterations). Same arithmetic per element as the host loop: the bound of the JKO steps below.
+    const QuadraticPotential<double> pot({1.0, 0.0, 0.0, 1.0}, {0.0, 0.0});
+    const Gaussian rho0(std::vector<double>{0.5, -0.2}, std::vector<double>{2.0, 0.3, 0.3, 1.0});
+    const IcnnShape shape = IcnnShape::uniform(2, 8, 2, 2);
+    JkoOptions opt;
+    opt.init = JkoInit::Pretrain;
+    opt.pretrain_iterations = 25;
+    opt.pretrain_lr = 1e-2;
+    opt.batch = 16;
+    opt.seed = 7;
+    Context host(Backend::Host, 1), dev(Backend::Cuda);
+    const Flow<double> flow(rho0);
+    JkoOptions untrained = opt;
+    untrained.pretrain_iterations = 0;
+    const Icnn<double> start = JkoSolver<double>(host, shape, pot, untrained).initial_map(flow);
+    for (const double wide : {0.0, 4.0}) {
+        for (const bool chunked : {false, true}) {
+            CAPTURE(wide);
+            CAPTURE(chunked);
+            const ScopedEnv chunks("WGF_PRETRAIN_CHUNK_ITERATIONS", chunked ? "7" : "1000000");
+            opt.pretrain_wide_variance = wide;
+            const Icnn<double> h = JkoSolver<double>(host, shape, pot, opt).initial_map(flow);
+            const Icnn<double> d = JkoSolver<double>(dev, shape, pot, opt).initial_map(flow);
+            const auto& ph = h.params();
+            expect_allclose(d.params(), ph, 0.0, 1e-12 * max_abs(ph), "pretrained parameters");
+            double moved = 0;  // the pretraining did train: the map left its random start
+            for (std::size_t i = 0; i < ph.size(); ++i) moved = std::max(moved, std::abs(ph[i] - start.params()[i]));
+            CHECK(moved > 1e-2);
+        }
+    }
+}
+
 TEST_CASE("cuda JKO solver trains the maps the host trains (double: pools, carried pool, lr decay, tail average, "
           "the reference's fresh batches)") {
     // The device step (src/cuda/train_step_cuda.cu) draws the same batches (the host's rows, uploaded

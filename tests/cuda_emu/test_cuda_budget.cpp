@@ -145,6 +145,38 @@ TEST_CASE("budget: a CUDA training iteration replays one graph, and nothing else
     }
 }
 
+TEST_CASE("budget: pretraining on the device replays one graph per iteration, and nothing else reaches the host") {
+    // initial_map on a CUDA context: the stage's draws are uploaded once (one chunk here), then every
+    // iteration after the first replays the captured identity-regression iteration.
+    const GraphsSetting setting(true);
+    const auto run = [](int iterations) {
+        Context dev(Backend::Cuda);
+        const QuadraticPotential<float> pot({1.2, 0.3, 0.3, 0.8}, {2.0, -1.5});
+        JkoOptions opt = budget_options(1, true, 0.0);
+        opt.init = JkoInit::Pretrain;
+        opt.pretrain_iterations = iterations;
+        const JkoSolver<float> solver(dev, IcnnShape::uniform(2, 4, 2, 2), pot, opt);
+        const Flow<float> flow(kRho0);
+        const wgf_emu::Counters before = wgf_emu::counters();
+        (void)solver.initial_map(flow);
+        return wgf_emu::counters() - before;
+    };
+    const wgf_emu::Counters a = run(6), d = run(12) - a;
+    MESSAGE("6 more pretraining iterations: " << d.graph_launches << " graph launches, " << d.kernel_launches
+                                              << " kernel launches, " << d.library_calls << " library calls, "
+                                              << d.synchronizations << " synchronisations, "
+                                              << d.copies_host_to_device + d.copies_device_to_host << " copies; "
+                                              << "the run of 6: " << a.synchronizations << " synchronisations, "
+                                              << a.copies_host_to_device + a.copies_device_to_host << " copies");
+    CHECK(d.graph_launches == 6);
+    CHECK(d.kernel_launches == 0);
+    CHECK(d.library_calls == 0);
+    CHECK(d.synchronizations == 0);
+    CHECK(d.copies_host_to_device == 0);
+    CHECK(d.copies_device_to_host == 0);
+    CHECK(d.allocations == 0);
+}
+
 TEST_CASE("budget: a CUDA training iteration without graphs") {
     for (int depth : {1, 2, 3}) {
         CAPTURE(depth);
