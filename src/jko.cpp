@@ -16,6 +16,7 @@
 
 #include "device_memory.h"
 #include "jko_loss_dispatch.h"
+#include "step_divergence.h"
 #include "wgf/detail/softplus.h"
 #include "wgf/device_buffer.h"
 #include "wgf/error.h"
@@ -146,7 +147,7 @@ template <typename T>
 void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<T>& potential, const JkoOptions& opt,
                           int k, const std::vector<T>& pool, std::int64_t pool_n, const std::vector<std::int64_t>& rows,
                           int averaged, const std::function<std::string(int)>& where, JkoStepReport& rep,
-                          Icnn<T>& net) {
+                          Icnn<T>& net, std::vector<double>& losses) {
     const int iters = opt.iterations;
     std::vector<double> lr(static_cast<std::size_t>(iters), rep.lr);
     if (opt.lr_end_ratio != 1.0)
@@ -186,6 +187,8 @@ void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<
     }
     rep.loss_first = res.losses.front().total;
     rep.loss_last = res.losses.back().total;
+    losses.clear();
+    for (const JkoLossValue& L : res.losses) losses.push_back(L.total);
     if (averaged > 0) {
         T* p = net.data();
         for (std::size_t i = 0; i < res.param_sum.size(); ++i) p[i] = static_cast<T>(res.param_sum[i] / averaged);
@@ -271,6 +274,8 @@ void JkoOptions::validate() const {
     WGF_CHECK(std::isfinite(pretrain_wide_variance) && pretrain_wide_variance >= 0,
               "JkoOptions: pretrain_wide_variance must be finite and >= 0 (0: no wide stage), got "
                   << pretrain_wide_variance);
+    WGF_CHECK(divergence_retries >= 0 && divergence_retries <= 100,
+              "JkoOptions: divergence_retries must be in [0, 100] (0: off), got " << divergence_retries);
     WGF_CHECK(pool_size >= 0, "JkoOptions: pool_size must be >= 0");
     WGF_CHECK(!carry_pool || sample_pool, "JkoOptions: carry_pool needs sample_pool (a pool to carry)");
 }
@@ -625,6 +630,9 @@ std::string JkoSolver<T>::settings() const {
        << "\npool_size = " << o.pool_size << "\ncarry_pool = " << o.carry_pool << "\n";
     // Recorded only when set, so that checkpoints made before the option existed still resume.
     if (o.pretrain_wide_variance > 0) os << "pretrain_wide_variance = " << exact(o.pretrain_wide_variance) << "\n";
+    // Recorded only when not the default: checkpoints made before the option existed resume.
+    if (o.divergence_retries != JkoOptions{}.divergence_retries)
+        os << "divergence_retries = " << o.divergence_retries << "\n";
     return os.str();
 }
 
@@ -685,12 +693,6 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         JkoStepReport rep;
         rep.step = k;
         rep.lr = m_opt.lr_at(k);
-        AdamOptions ao;
-        ao.lr = rep.lr;
-        ao.weight_decay = m_opt.weight_decay;
-        Adam<T> adam(*m_ctx, net.size(), ao);  // fresh optimiser per step, warm-started parameters
-        TrainingBuffers<T> buf(*m_ctx, net, N * D);
-        T* params = buf.params(net);
         Rng rng = stream(m_opt.seed, 2, static_cast<std::uint64_t>(k));
         std::vector<std::int64_t> rows;  // sample_pool: the pool rows of every iteration's batch
         if (m_opt.sample_pool) {
@@ -708,56 +710,96 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         const int averaged = m_opt.average_tail > 0
                                  ? std::max(1, static_cast<int>(std::ceil(m_opt.average_tail * m_opt.iterations)))
                                  : 0;
-        std::vector<double> param_sum(averaged > 0 ? net.size() : 0, 0.0);
+        const Icnn<T> start = net;  // the step's warm start: every attempt begins here
+        // One attempt of the step's iterations on the batches `batch_rows` of the pool (without a
+        // pool: fresh draws from rng): net = its map, r = its losses, returns every iteration's loss.
+        const auto attempt = [&](const std::vector<std::int64_t>& batch_rows, JkoStepReport& r) {
+            net = start;
+            std::vector<double> losses;
+            losses.reserve(static_cast<std::size_t>(m_opt.iterations));
 #ifdef WGF_WITH_CUDA
-        if (m_ctx->backend() == Backend::Cuda && m_opt.sample_pool) {
-            // The whole step on the device, with no host round trip inside it (train_step_cuda.h).
-            train_step_on_device(*m_ctx, m_shape, *m_potential, m_opt, k, pool, pool_n, rows, averaged,
-                                 [&](int it) { return where_failed(k, it); }, rep, net);
-            flow.push_back(net, m_opt.tau);
-            if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k, settings());
-            rep.time = flow.time(k + 1);
-            rep.seconds = seconds_since(t0);
-            if (on_step) on_step(rep);
-            continue;
-        }
+            if (m_ctx->backend() == Backend::Cuda && m_opt.sample_pool) {
+                // The whole step on the device, with no host round trip inside it (train_step_cuda.h).
+                train_step_on_device(*m_ctx, m_shape, *m_potential, m_opt, k, pool, pool_n, batch_rows, averaged,
+                                     [&](int it) { return where_failed(k, it); }, r, net, losses);
+                return losses;
+            }
 #endif
-        for (int it = 0; it < m_opt.iterations; ++it) {
-            if (m_opt.sample_pool) {
-                gather_batch(pool, rows, it, N, D, batch);
-            } else {
-                batch = flow.sample(*m_ctx, k, N, rng);  // the reference: fresh ρ⁰ samples through all maps
+            AdamOptions ao;
+            ao.lr = r.lr;
+            ao.weight_decay = m_opt.weight_decay;
+            Adam<T> adam(*m_ctx, net.size(), ao);  // fresh optimiser per step, warm-started parameters
+            TrainingBuffers<T> buf(*m_ctx, net, N * D);
+            T* params = buf.params(net);
+            std::vector<double> param_sum(averaged > 0 ? net.size() : 0, 0.0);
+            for (int it = 0; it < m_opt.iterations; ++it) {
+                if (m_opt.sample_pool) {
+                    gather_batch(pool, batch_rows, it, N, D, batch);
+                } else {
+                    batch = flow.sample(*m_ctx, k, N, rng);  // the reference: fresh ρ⁰ samples through all maps
+                }
+                JkoLossValue L;
+                try {
+                    // the backend's loss without re-scanning the batch and parameters the solver made
+                    L = detail::jko_loss_unchecked(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo,
+                                                   buf.grad());
+                } catch (const NotPositiveDefinite& e) {
+                    throw NotPositiveDefinite(e.point(), e.status(), where_failed(k, it) + e.what());
+                } catch (const Error& e) {
+                    throw Error(where_failed(k, it) + e.what());
+                }
+                if (!std::isfinite(L.total)) {
+                    Icnn<T> current = net;  // the parameters being trained: in place on Host, on the device on Cuda
+                    buf.store(current);
+                    fail_loss_not_finite(where_failed(k, it), L, *m_potential, current, batch, N);
+                }
+                if (it == 0) r.loss_first = L.total;
+                r.loss_last = L.total;
+                losses.push_back(L.total);
+                if (m_opt.lr_end_ratio != 1.0) adam.set_lr(m_opt.lr_at(k, it));
+                try {
+                    adam.step(params, buf.grad());
+                } catch (const Error& e) {
+                    throw Error(where_failed(k, it) + e.what());
+                }
+                icnn_project(*m_ctx, m_shape, params);
+                if (it >= m_opt.iterations - averaged) buf.accumulate(net, param_sum);
             }
-            JkoLossValue L;
-            try {
-                // the backend's loss without re-scanning the batch and parameters the solver made
-                L = detail::jko_loss_unchecked(*m_ctx, m_shape, params, buf.batch(batch), N, *m_potential, lo,
-                                               buf.grad());
-            } catch (const NotPositiveDefinite& e) {
-                throw NotPositiveDefinite(e.point(), e.status(), where_failed(k, it) + e.what());
-            } catch (const Error& e) {
-                throw Error(where_failed(k, it) + e.what());
+            buf.store(net);
+            if (averaged > 0) {
+                T* p = net.data();
+                for (std::size_t i = 0; i < param_sum.size(); ++i) p[i] = static_cast<T>(param_sum[i] / averaged);
             }
-            if (!std::isfinite(L.total)) {
-                Icnn<T> current = net;  // the parameters being trained: in place on Host, on the device on Cuda
-                buf.store(current);
-                fail_loss_not_finite(where_failed(k, it), L, *m_potential, current, batch, N);
+            return losses;
+        };
+        detail::StepDivergence check = detail::check_step_divergence(attempt(rows, rep));
+        rep.loss_rise = check.rise_se;
+        if (check.diverged && m_opt.divergence_retries > 0) {
+            // Redo the step from its warm start on other orders of the same pool (their own stream, so
+            // that a resumed run redoes what an uninterrupted one did); keep the first attempt that does
+            // not diverge, else the one whose losses ended lowest.
+            Rng retry_rng = stream(m_opt.seed, 9, static_cast<std::uint64_t>(k));
+            Icnn<T> kept = net;
+            JkoStepReport kept_rep = rep;
+            double kept_level = check.last_level;
+            for (int a = 1; a <= m_opt.divergence_retries; ++a) {
+                JkoStepReport r = rep;
+                if (m_opt.sample_pool) rows = draw_batch_rows(retry_rng, pool_n, N, m_opt.iterations);
+                check = detail::check_step_divergence(attempt(rows, r));
+                r.loss_rise = check.rise_se;
+                if (!check.diverged || check.last_level < kept_level) {
+                    kept = net;
+                    kept_rep = r;
+                    kept_level = check.last_level;
+                }
+                kept_rep.retries = a;
+                if (!check.diverged) break;
             }
-            if (it == 0) rep.loss_first = L.total;
-            rep.loss_last = L.total;
-            if (m_opt.lr_end_ratio != 1.0) adam.set_lr(m_opt.lr_at(k, it));
-            try {
-                adam.step(params, buf.grad());
-            } catch (const Error& e) {
-                throw Error(where_failed(k, it) + e.what());
-            }
-            icnn_project(*m_ctx, m_shape, params);
-            if (it >= m_opt.iterations - averaged) buf.accumulate(net, param_sum);
-        }
-        buf.store(net);
-        if (averaged > 0) {
-            T* p = net.data();
-            for (std::size_t i = 0; i < param_sum.size(); ++i) p[i] = static_cast<T>(param_sum[i] / averaged);
+            net = std::move(kept);
+            rep = kept_rep;
+            rep.diverged = check.diverged;
+        } else {
+            rep.diverged = check.diverged;
         }
         flow.push_back(net, m_opt.tau);
         if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k, settings());

@@ -57,6 +57,12 @@ struct JkoOptions {
     /// pretrain_iterations towards the identity on N(0, v I) (v = 100 there), then pretrain_iterations
     /// on ρ⁰, each stage with a fresh Adam. 0: one stage, on ρ⁰.
     double pretrain_wide_variance = 0.0;
+    /// A step whose per-iteration losses end clearly above the lowest level they reached (the
+    /// optimisation diverged inside the step, e.g. after a batch with a point far in ρ⁰'s tails;
+    /// the test is in docs/VALIDATION.md) is redone from its warm start on another order of its
+    /// batches, up to this many times; if every attempt diverges the least bad map is kept and the
+    /// step's report says so. 0 = off (the reference). Beyond the reference.
+    int divergence_retries = 2;
     bool sample_pool = true;         ///< false = the reference's fresh batch re-pushed every iteration
     std::int64_t pool_size = 0;      ///< points in the per-step pool; 0 = 16 × batch
     /// false: each step's pool is a fresh ρ⁰ sample pushed through all earlier maps (cost k pushes
@@ -80,6 +86,13 @@ struct JkoStepReport {
     double loss_last = 0;
     double seconds = 0;       ///< wall time of the step (sampling + training)
     double lr = 0;
+    /// The divergence check of the map kept (JkoOptions::divergence_retries): the rise of the median
+    /// loss of the step's last tenth of iterations over the lowest tenth, in standard errors of such
+    /// a median (> 8: diverged), the attempts redone, and whether every attempt diverged (the map
+    /// kept is then the one whose losses ended lowest: a warning, the flow goes on).
+    double loss_rise = 0;
+    int retries = 0;
+    bool diverged = false;
 };
 
 template <typename T>

@@ -527,6 +527,10 @@ TEST_CASE("cuda JKO solver trains the maps the host trains (double: pools, carri
             expect_allclose(fd.map(k).params(), ph, 0.0, 1e-12 * scale, "map parameters");
             CHECK(rd[k].loss_first == doctest::Approx(rh[k].loss_first).epsilon(1e-12));
             CHECK(rd[k].loss_last == doctest::Approx(rh[k].loss_last).epsilon(1e-9));
+            // the divergence check sees the device step's losses as the host loop's
+            CHECK(rd[k].loss_rise == doctest::Approx(rh[k].loss_rise).epsilon(1e-6));
+            CHECK(rd[k].retries == rh[k].retries);
+            CHECK(rd[k].diverged == rh[k].diverged);
         }
     }
 }

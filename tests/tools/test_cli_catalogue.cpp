@@ -456,6 +456,7 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     integer_cases(cases, p, "svgd-particles", 0, 1000000);
     integer_cases(cases, p, "mala-chains", 0, 1000000);
     integer_cases(cases, p, "mala-draws", 4, 100000000);
+    integer_cases(cases, p, "divergence-retries", 0, 100);
     seed_cases(cases, p);
     real_cases(cases, p, "tau", {"0", "-1"});
     real_cases(cases, p, "lr", {"0", "-1"});

@@ -201,6 +201,8 @@ TEST_CASE("bad configs are named before any training") {
         {edit("[network]", "[netwrok]"), "bad.toml:14: unknown section or key 'netwrok'"},
         {edit("init = \"identity\"", "init = identity"), "bad.toml:20:9: not valid TOML"},
         {edit("batch = 32", "batch = 0"), "bad.toml:19: [training] batch: must be in [1, 100000000], got 0"},
+        {edit("batch = 32", "batch = 32\ndivergence_retries = -1"),
+         "bad.toml:20: [training] divergence_retries: must be in [0, 100], got -1"},
         {edit("samples = 8", "samples = 8\nat_steps = [1, 5]"), "[output] at_steps: entries must be integers in [0, steps = 2]"},
         {edit("[potential]\nkind = \"quadratic\"", "[potential]\nkind = \"gaussian-mixture\"\nmeans = [[0.0, 0.0]]\nweights = [1.0, 2.0]"),
          "[potential] weights: expected 1 numbers (the dimension), got 2"},

@@ -45,6 +45,7 @@ struct PosteriorSettings {
     int pretrain_iterations = 1000;
     double pretrain_lr = 1e-3;
     double pretrain_wide_variance = 0.0;  // > 0: the reference's first stage on N(0, v I) (v = 100)
+    int divergence_retries = 2;           // JkoOptions::divergence_retries
     bool clamp_likelihood = false;
     // Φ's clamp of log α and ρ⁰'s range of log α. The reference clamps both at 8; with Φ clamped there,
     // e^{−Φ} is flat in log α below −8, an improper tail into which the flow's mass drifts (measured on
@@ -125,13 +126,26 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
         jo.pretrain_iterations = s.pretrain_iterations;
         jo.pretrain_lr = s.pretrain_lr;
         jo.pretrain_wide_variance = s.pretrain_wide_variance;
+        jo.divergence_retries = s.divergence_retries;
         jo.seed = seed;
         wgf::JkoSolver<T> solver(ctx, wgf::IcnnShape::uniform(D, s.width, 2), potential, jo);
         wgf::Flow<T> flow(prior);
         Progress progress(s.steps, 0, stderr, s.quiet);
         t0 = clock::now();
-        solver.run(flow, [&](const wgf::JkoStepReport& r) { progress.step(r.step + 1, r.time, r.loss_last, r.seconds); });
+        nlohmann::json steps = nlohmann::json::array();
+        solver.run(flow, [&](const wgf::JkoStepReport& r) {
+            steps.push_back({{"step", r.step + 1}, {"loss_first", r.loss_first}, {"loss_last", r.loss_last},
+                             {"loss_rise", r.loss_rise}, {"retries", r.retries}, {"diverged", r.diverged},
+                             {"seconds", r.seconds}});
+            if (r.retries > 0 || r.diverged) {
+                progress.warn(name + ": JKO step " + std::to_string(r.step + 1) + " diverged and was redone " +
+                              std::to_string(r.retries) + " time(s)" +
+                              (r.diverged ? "; every attempt diverged, the least bad map is kept" : ""));
+            }
+            progress.step(r.step + 1, r.time, r.loss_last, r.seconds);
+        });
         progress.finish();
+        out["jko_steps"] = steps;
         const double jko_train = seconds_since(t0);
         t0 = clock::now();
         wgf::Rng rng(seed * 1000003ull + 7);
@@ -249,6 +263,11 @@ int cmd_posterior(int argc, char** argv) {
                    "identity on N(0, v I) before as many on the prior (the reference: 100); 0: the prior only")
         ->capture_default_str()
         ->check(real_in(0.0));
+    app.add_option("--divergence-retries", s.divergence_retries,
+                   "a JKO step whose losses end clearly above their lowest level is redone on another batch order "
+                   "up to this many times (0: off, the reference)")
+        ->capture_default_str()
+        ->transform(integer_in(0, 100));
     app.add_option("--minibatch", s.minibatch,
                    "data rows per loss evaluation of JKO and SVGD (0: the full training set; -1: full up to 1000 "
                    "training rows, else 512, as the reference)")
@@ -307,6 +326,7 @@ int cmd_posterior(int argc, char** argv) {
                                           {"batch", s.batch}, {"width", s.width}, {"lr", s.lr}, {"init", s.init},
                                           {"pretrain_iterations", s.pretrain_iterations}, {"pretrain_lr", s.pretrain_lr},
                                           {"pretrain_wide_variance", s.pretrain_wide_variance},
+                                          {"divergence_retries", s.divergence_retries},
                                           {"minibatch", s.minibatch}, {"clamp_likelihood", s.clamp_likelihood}, {"log_alpha_clip", s.log_alpha_clip}, {"prior_clip", s.prior_clip},
                                           {"precision", s.precision}, {"svgd_particles", s.svgd_particles},
                                           {"svgd_iterations", s.svgd_iterations}, {"mala_chains", s.mala_chains},

@@ -155,6 +155,8 @@ json training_fingerprint(const RunConfig& cfg) {
     if (cfg.jko.lr_end_ratio != 1.0) fp["training"]["lr_end_ratio"] = cfg.jko.lr_end_ratio;
     if (cfg.jko.average_tail != 0.0) fp["training"]["average_tail"] = cfg.jko.average_tail;
     if (cfg.jko.carry_pool) fp["training"]["carry_pool"] = true;
+    if (cfg.jko.divergence_retries != wgf::JkoOptions{}.divergence_retries)
+        fp["training"]["divergence_retries"] = cfg.jko.divergence_retries;
     return fp;
 }
 
@@ -227,7 +229,13 @@ int run_typed(const RunConfig& cfg, bool quiet) {
                   {"loss_first", r.loss_first},
                   {"loss_last", r.loss_last},
                   {"lr", r.lr},
-                  {"seconds", r.seconds}};
+                  {"seconds", r.seconds},
+                  {"loss_rise", r.loss_rise},
+                  {"retries", r.retries},
+                  {"diverged", r.diverged}};
+        if (r.retries > 0 || r.diverged)
+            progress.warn("JKO step " + std::to_string(r.step + 1) + " diverged and was redone " + std::to_string(r.retries) +
+                          " time(s)" + (r.diverged ? "; every attempt diverged, the least bad map is kept" : ""));
         if (step_kl.enabled()) s["kl_model_target_test"] = step_kl.at(ctx, flow, r.step + 1);
         steps.push_back(s);
         progress.step(r.step + 1, r.time, r.loss_last, r.seconds);

@@ -52,6 +52,13 @@ void Progress::note(const std::string& line) {
     std::fflush(m_out);
 }
 
+void Progress::warn(const std::string& line) {
+    if (m_bar_drawn) std::fprintf(m_out, "\n");
+    m_bar_drawn = false;
+    std::fprintf(m_out, "warning: %s\n", line.c_str());
+    std::fflush(m_out);
+}
+
 void Progress::finish() {
     if (m_bar_drawn && !m_quiet) std::fprintf(m_out, "\n");
     m_bar_drawn = false;

@@ -16,6 +16,8 @@ public:
     void step(int done, double t, double loss, double seconds);
     /// A line of its own (below the bar on a terminal).
     void note(const std::string& line);
+    /// "warning: line", on its own line, also when quiet.
+    void warn(const std::string& line);
     void finish();
 
 private:

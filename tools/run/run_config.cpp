@@ -468,6 +468,7 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
     cfg.jko.sample_pool = tr.boolean("pool", true);
     cfg.jko.pool_size = tr.integer("pool_size", 0, 0, INT64_MAX);
     cfg.jko.carry_pool = tr.boolean("carry_pool", false);
+    cfg.jko.divergence_retries = static_cast<int>(tr.integer("divergence_retries", 2, 0, 100));
     checked(tr, "", [&] {
         cfg.jko.validate();
         return 0;
