@@ -777,15 +777,21 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         if (check.diverged && m_opt.divergence_retries > 0) {
             // Redo the step from its warm start on other orders of the same pool (their own stream, so
             // that a resumed run redoes what an uninterrupted one did); keep the first attempt that does
-            // not diverge, else the one whose losses ended lowest.
+            // not diverge, else the one whose losses ended lowest. A redone attempt must also end near
+            // the lowest level an earlier one reached (it may be derailed from its first iterations,
+            // with no rise of its own).
             Rng retry_rng = stream(m_opt.seed, 9, static_cast<std::uint64_t>(k));
             Icnn<T> kept = net;
             JkoStepReport kept_rep = rep;
             double kept_level = check.last_level;
+            detail::StepDivergence earlier_best = check;
             for (int a = 1; a <= m_opt.divergence_retries; ++a) {
                 JkoStepReport r = rep;
                 if (m_opt.sample_pool) rows = draw_batch_rows(retry_rng, pool_n, N, m_opt.iterations);
                 check = detail::check_step_divergence(attempt(rows, r));
+                const detail::StepDivergence own = check;
+                detail::compare_with_earlier(check, earlier_best);
+                if (own.lowest_level < earlier_best.lowest_level) earlier_best = own;
                 r.loss_rise = check.rise_se;
                 if (!check.diverged || check.last_level < kept_level) {
                     kept = net;

@@ -56,7 +56,18 @@ StepDivergence check_step_divergence(const std::vector<double>& losses) {
     const double rise = out.last_level - lowest;
     out.rise_se = trained.se > 0 ? rise / trained.se : (rise > 0 ? std::numeric_limits<double>::infinity() : 0.0);
     out.diverged = std::isfinite(rise) && rise > 8 * trained.se && rise > 1e-9 * (1 + std::abs(lowest));
+    out.lowest_level = lowest;
+    out.se = trained.se;
     return out;
+}
+
+void compare_with_earlier(StepDivergence& attempt, const StepDivergence& earlier_best) {
+    const double excess = attempt.last_level - earlier_best.lowest_level;
+    const double se = std::sqrt(attempt.se * attempt.se + earlier_best.se * earlier_best.se);
+    const double in_se = se > 0 ? excess / se : (excess > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+    attempt.rise_se = std::max(attempt.rise_se, in_se);
+    if (std::isfinite(excess) && excess > 8 * se && excess > 1e-9 * (1 + std::abs(earlier_best.lowest_level)))
+        attempt.diverged = true;
 }
 
 }  // namespace detail

@@ -16,7 +16,8 @@
 // docs/VALIDATION.md. Fewer than 2 windows (iterations < 10): never diverged.
 //
 // What it cannot see: a step derailed from its first iterations has no lower level to rise from
-// (measured on banana, docs/VALIDATION.md). Comparing with the identity map's loss (τ·Φ on the same
+// (measured on banana, docs/VALIDATION.md); a redone attempt is also held to the lowest level of the
+// attempts before it (compare_with_earlier), which catches a retry derailed from its start. Comparing with the identity map's loss (τ·Φ on the same
 // batches, a bound on the step's minimum) was tried and refused healthy steps from a heavy-tailed ρ⁰
 // (german's first step), so it is not used.
 #pragma once
@@ -28,11 +29,19 @@ namespace detail {
 
 struct StepDivergence {
     bool diverged = false;
-    double rise_se = 0;     ///< rise / se (0 when se = 0 and there is no rise)
-    double last_level = 0;  ///< the median loss of the last window
+    double rise_se = 0;       ///< rise / se (0 when se = 0 and there is no rise)
+    double last_level = 0;    ///< the median loss of the last window
+    double lowest_level = 0;  ///< the lowest window median
+    double se = 0;            ///< the standard error of a window median
 };
 
 StepDivergence check_step_divergence(const std::vector<double>& losses);
+
+/// A redone attempt of a step against the attempts before it (same objective, same pool, another
+/// batch order: their levels compare): diverged also when its last level is more than 8 standard
+/// errors (of both) above the lowest level an earlier attempt reached — an attempt derailed from its
+/// first iterations, which has no lower level of its own. rise_se becomes the larger excess.
+void compare_with_earlier(StepDivergence& attempt, const StepDivergence& earlier_best);
 
 }  // namespace detail
 }  // namespace wgf

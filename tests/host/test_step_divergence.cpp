@@ -66,6 +66,24 @@ TEST_CASE("step divergence: healthy traces pass, a level that ends above its low
     CHECK_FALSE(check_step_divergence(std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}).diverged);
 }
 
+TEST_CASE("step divergence: a redone attempt is held to the lowest level of the attempts before it") {
+    // The first attempt reached 586 before it was derailed; a retry derailed from its first iteration
+    // (flat at 594.6: banana's measured redo) has no rise of its own but is 8.6 above that level, ~12
+    // standard errors of both; a healthy retry ending at 586.3 is within 0.4.
+    using detail::compare_with_earlier;
+    const auto first = check_step_divergence(trace(600, 3.0, 31, [](int it) { return it < 200 ? 586.0 : 612.0; }));
+    REQUIRE(first.diverged);
+    CHECK(std::abs(first.lowest_level - 586) < 3);  // 6 se: the lowest of the pre-derailment window medians
+    auto derailed = check_step_divergence(trace(600, 3.0, 32, [](int) { return 594.6; }));
+    CHECK_FALSE(derailed.diverged);
+    compare_with_earlier(derailed, first);
+    CHECK(derailed.diverged);
+    CHECK(derailed.rise_se > 8);
+    auto healthy = check_step_divergence(trace(600, 3.0, 33, [](int it) { return 586.3 + 50 * std::exp(-it / 50.0); }));
+    compare_with_earlier(healthy, first);
+    CHECK_FALSE(healthy.diverged);
+}
+
 namespace {
 /// Φ(y) = ½‖y‖² + w · (‖y‖² − R²)₊²: the OU potential with a steep wall far in ρ⁰'s tails (the posterior
 /// study's prior tails in small): a few pool points land beyond it and cost 10³–10⁶ times a batch.
