@@ -803,10 +803,8 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             }
             net = std::move(kept);
             rep = kept_rep;
-            rep.diverged = check.diverged;
-        } else {
-            rep.diverged = check.diverged;
         }
+        rep.diverged = check.diverged;  // the last attempt's verdict: false once one attempt passed
         flow.push_back(net, m_opt.tau);
         if (!m_opt.checkpoint_dir.empty()) flow.save_step(m_opt.checkpoint_dir, k, settings());
         rep.time = flow.time(k + 1);
