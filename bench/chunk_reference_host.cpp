@@ -60,32 +60,31 @@ ChunkReference<T> host_chunk_reference(const IcnnShape& shape, const ChunkInputs
     cholesky_logdet_backward(net, blk);
     keep("cholesky_logdet_backward", "Hbar", blk.H_bar.data(), blk.H_bar.size());
 
+    // The host ops in their own order; kept where the device's ops (cuda_op_checks.h) have the same
+    // tensor complete: Ḡ after each op that adds to it, Δ̄ after grad_recursion_backward, K̄, DQ̄, Ū and
+    // S̄ once every op has run (the last to change them is values_backward), the parameter gradient at
+    // the end.
     hessian_assembly_backward(net, blk, dparams.data());
+    for (int l = 0; l < L; ++l)
+        keep("hessian_assembly_backward", lname("Gbar", l), blk.G_bar[l].data(), blk.G_bar[l].size());
     jacobian_recursion_backward(net, blk, dparams.data());
-    for (int l = 0; l < L; ++l) {
-        if (l > 0) keep("hessian_assembly_backward", lname("Kbar", l), blk.K_bar[l].data(), blk.K_bar[l].size());
-        keep("hessian_assembly_backward", lname("Deltabar", l), blk.Delta_bar[l].data(), blk.Delta_bar[l].size());
-        keep("hessian_assembly_backward", lname("Ubar", l), blk.U_bar[l].data(), blk.U_bar[l].size());
-    }
     grad_assembly_backward(net, blk);
-    for (int l = 0; l < L; ++l) {
-        keep("grad_assembly_backward", lname("DQbar", l), blk.DQ_bar[l].data(), blk.DQ_bar[l].size());
+    for (int l = 0; l < L; ++l)
         keep("grad_assembly_backward", lname("Gbar", l), blk.G_bar[l].data(), blk.G_bar[l].size());
-    }
     quad_jacobian_backward(net, blk, dparams.data());
-    keep("quad_jacobian_backward", "dparams", dparams.data(), std::int64_t(dparams.size()));
     grad_recursion_backward(net, blk, dparams.data());
     for (int l = 0; l < L; ++l) {
         keep("grad_recursion_backward", lname("Deltabar", l), blk.Delta_bar[l].data(), blk.Delta_bar[l].size());
         keep("grad_recursion_backward", lname("Gbar", l), blk.G_bar[l].data(), blk.G_bar[l].size());
     }
-    keep("grad_recursion_backward", "dparams", dparams.data(), std::int64_t(dparams.size()));
     values_backward(net, blk, dparams.data());
     for (int l = 0; l < L; ++l) {
+        if (l > 0) keep("values_backward", lname("Kbar", l), blk.K_bar[l].data(), blk.K_bar[l].size());
+        keep("values_backward", lname("DQbar", l), blk.DQ_bar[l].data(), blk.DQ_bar[l].size());
         keep("values_backward", lname("Ubar", l), blk.U_bar[l].data(), blk.U_bar[l].size());
         keep("values_backward", lname("Sbar", l), blk.S_bar[l].data(), blk.S_bar[l].size());
     }
-    keep("values_backward", "dparams", dparams.data(), std::int64_t(dparams.size()));
+    keep("quad_jacobian_backward", "dparams", dparams.data(), std::int64_t(dparams.size()));
     return ref;
 }
 

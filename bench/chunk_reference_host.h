@@ -23,7 +23,7 @@ inline const char* chunk_op_name(int i) {
     static const char* const names[kChunkOps] = {
         "build_pm",        "values_forward",           "grad_recursion_forward",    "grad_assembly_forward",
         "cholesky_logdet", "cholesky_logdet_backward", "hessian_assembly_backward", "grad_assembly_backward",
-        "quad_jacobian_backward", "grad_recursion_backward", "values_backward"};
+        "grad_recursion_backward", "values_backward", "quad_jacobian_backward"};
     return names[i];
 }
 

@@ -6,10 +6,12 @@
 // validation under the CPU emulation, in CI). Compiled as CUDA by nvcc, or as C++ against
 // tests/cuda_emu/cuda_emu.h.
 //
-// Op boundaries: the device's hessian_assembly_backward includes the host's jacobian_recursion_backward,
-// and forms DQ̄_l (l ≥ 1) with grad_assembly_backward's term; Ā's Hessian term is added in
-// quad_jacobian_backward and S̄ in values_backward. Each check compares what both sides have complete
-// at that point; the parameter gradient from quad_jacobian_backward on.
+// Op boundaries (icnn_backward_ops.cuh): the device's hessian_assembly_backward and
+// grad_assembly_backward form only Ḡ's terms; grad_recursion_backward adds the Hessian's curvature
+// terms to Δ̄ and Ū; values_backward forms K̄ (with jacobian_recursion_backward), DQ̄ and S̄;
+// quad_jacobian_backward runs last. Each check compares what both sides have complete at that point:
+// Ḡ after each op that adds to it, Δ̄ after the upward pass, K̄, DQ̄, Ū and S̄ after the downward one,
+// the parameter gradient at the end.
 #pragma once
 
 #include <algorithm>
@@ -90,18 +92,16 @@ public:
         WGF_LAUNCH_CHECK(st.stream);
     }
     void cholesky_logdet_backward() { detail::cholesky_logdet_backward_cuda(st, shape.dim, P, logdet_bar, ws.status, ws); }
-    void hessian_assembly_backward() {
-        detail::hessian_assembly_backward_cuda(st, shape, layout, d_params.data(), P, ws, grads());
-    }
-    void grad_assembly_backward() { detail::grad_assembly_backward_cuda(st, shape, layout, P, true, ws); }
-    void quad_jacobian_backward() {
-        detail::quad_jacobian_backward_cuda(st, shape, layout, d_params.data(), P, true, ws, grads());
-    }
+    void hessian_assembly_backward() { detail::hessian_assembly_backward_cuda(st, shape, layout, P, ws); }
+    void grad_assembly_backward() { detail::grad_assembly_backward_cuda(st, shape, layout, P, ws); }
     void grad_recursion_backward() {
-        detail::grad_recursion_backward_cuda(st, shape, layout, d_params.data(), P, ws, grads());
+        detail::grad_recursion_backward_cuda(st, shape, layout, d_params.data(), P, true, ws, grads());
     }
     void values_backward() {
-        detail::values_backward_cuda(st, shape, layout, d_params.data(), d_x.data(), P, ws, grads());
+        detail::values_backward_cuda(st, shape, layout, d_params.data(), d_x.data(), P, true, ws, grads());
+    }
+    void quad_jacobian_backward() {
+        detail::quad_jacobian_backward_cuda(st, shape, layout, d_params.data(), P, true, ws, grads());
     }
 
     /// count elements of device memory, after the stream's work.
@@ -139,9 +139,9 @@ void run_chunk_op(DeviceChunk<T>& c, int i) {
         case 5: c.cholesky_logdet_backward(); break;
         case 6: c.hessian_assembly_backward(); break;
         case 7: c.grad_assembly_backward(); break;
-        case 8: c.quad_jacobian_backward(); break;
-        case 9: c.grad_recursion_backward(); break;
-        default: c.values_backward(); break;
+        case 8: c.grad_recursion_backward(); break;
+        case 9: c.values_backward(); break;
+        default: c.quad_jacobian_backward(); break;
     }
 }
 /// The whole chunk: every op in order, the backward's adjoints cleared first.
@@ -228,30 +228,23 @@ std::vector<TensorCheck> validate_chunk_ops(Context& ctx, const IcnnShape& shape
     dev.cholesky_logdet_backward();
     compare("cholesky_logdet_backward", "Hbar", ws.Hbar, DD * P);
     dev.hessian_assembly_backward();
-    for (int l = 0; l < L; ++l) {
-        if (l > 0) compare("hessian_assembly_backward", lname("Kbar", l), ws.Kbar[l], W(l) * PD);
-        compare("hessian_assembly_backward", lname("Deltabar", l), ws.Deltabar[l], W(l) * P);
-        compare("hessian_assembly_backward", lname("Ubar", l), ws.Ubar[l], W(l) * P);
-    }
+    for (int l = 0; l < L; ++l) compare("hessian_assembly_backward", lname("Gbar", l), ws.Gbar[l], W(l) * P);
     dev.grad_assembly_backward();
-    for (int l = 0; l < L; ++l) {
-        compare("grad_assembly_backward", lname("DQbar", l), ws.DQbar[l], W(l) * PD);
-        compare("grad_assembly_backward", lname("Gbar", l), ws.Gbar[l], W(l) * P);
-    }
-    dev.quad_jacobian_backward();
-    compare_values("quad_jacobian_backward", "dparams", dev.grads_now());
+    for (int l = 0; l < L; ++l) compare("grad_assembly_backward", lname("Gbar", l), ws.Gbar[l], W(l) * P);
     dev.grad_recursion_backward();
     for (int l = 0; l < L; ++l) {
         compare("grad_recursion_backward", lname("Deltabar", l), ws.Deltabar[l], W(l) * P);
         compare("grad_recursion_backward", lname("Gbar", l), ws.Gbar[l], W(l) * P);
     }
-    compare_values("grad_recursion_backward", "dparams", dev.grads_now());
     dev.values_backward();
     for (int l = 0; l < L; ++l) {
+        if (l > 0) compare("values_backward", lname("Kbar", l), ws.Kbar[l], W(l) * PD);
+        compare("values_backward", lname("DQbar", l), ws.DQbar[l], W(l) * PD);
         compare("values_backward", lname("Ubar", l), ws.Ubar[l], W(l) * P);
         compare("values_backward", lname("Sbar", l), ws.Sbar[l], r * W(l) * P);
     }
-    compare_values("values_backward", "dparams", dev.grads_now());
+    dev.quad_jacobian_backward();
+    compare_values("quad_jacobian_backward", "dparams", dev.grads_now());
     WGF_CHECK(out.size() == ref.size(), "validate_chunk_ops: " << out.size() << " of the host's " << ref.size()
                                                                << " tensors compared");
     return out;

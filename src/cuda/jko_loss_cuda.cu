@@ -105,12 +105,12 @@ void train_chunk(Context& ctx, const IcnnShape& shape, const IcnnLayout& layout,
                spec.potential ? static_cast<const T*>(ws.dphi) : nullptr, ws.Ybar);
     if (spec.hess) {
         cholesky_logdet_backward_cuda(st, D, P, spec.logdet_scale, ws.status + n0, ws);
-        hessian_assembly_backward_cuda(st, shape, layout, params, P, ws, grads);
+        hessian_assembly_backward_cuda(st, shape, layout, P, ws);
     }
-    grad_assembly_backward_cuda(st, shape, layout, P, spec.hess, ws);
+    grad_assembly_backward_cuda(st, shape, layout, P, ws);
+    grad_recursion_backward_cuda(st, shape, layout, params, P, spec.hess, ws, grads);  // Δ̄ up
+    values_backward_cuda(st, shape, layout, params, X, P, spec.hess, ws, grads);       // K̄ and Ū down
     quad_jacobian_backward_cuda(st, shape, layout, params, P, spec.hess, ws, grads);
-    grad_recursion_backward_cuda(st, shape, layout, params, P, ws, grads);
-    values_backward_cuda(st, shape, layout, params, X, P, ws, grads);
 }
 
 #undef WGF_LAUNCH

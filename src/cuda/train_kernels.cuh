@@ -82,56 +82,6 @@ __global__ void loss_sums_kernel(int D, int P, const T* __restrict__ Y, const T*
         for (int k = 0; k < 3; ++k) sums[k] += part[k][0];
 }
 
-// ---- hessian_assembly_backward ------------------------------------------------------------------------
-
-/// Layer l ≥ 1 of hessian_assembly_backward, given R_p = K_p H̄_p: K̄ += 2 diag(e) R, ē_j = R_j·K_j,
-/// Δ̄ += ē ⊙ σ'', Ū += ē ⊙ δ ⊙ σ'''; (Jbar not null: layers 1 ≤ l < L−1) jacobian_recursion_backward:
-/// K̄ += σ' ⊙ J̄ (per d), Ū += σ'' ⊙ Σ_d J̄ ⊙ K; then, K̄ complete, grad_assembly_backward's adjoint of
-/// ∇q_l: DQ̄ = K̄ + g ȳᵀ. Thread ↔ (j, p); one loop over d.
-template <typename T>
-__global__ void K_backward_kernel(int W, int D, int P, const T* __restrict__ R, const T* __restrict__ K,
-                                  const T* __restrict__ E, const T* __restrict__ S1, const T* __restrict__ S2,
-                                  const T* __restrict__ Delta, const T* __restrict__ S3, const T* __restrict__ Jbar,
-                                  const T* __restrict__ G, const T* __restrict__ Ybar, T* __restrict__ Kbar,
-                                  T* __restrict__ DQbar, T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
-    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
-        const int j = static_cast<int>(idx % W);
-        const std::int64_t p = idx / W;
-        const T e2 = T(2) * E[idx], s1 = S1[idx], g = G[idx];
-        T ebar = T(0), jk = T(0);
-        for (int d = 0; d < D; ++d) {
-            const std::int64_t at = (p * D + d) * W + j;
-            ebar += R[at] * K[at];
-            T kbar = Kbar[at] + e2 * R[at];
-            if (Jbar != nullptr) {
-                jk += Jbar[at] * K[at];
-                kbar += s1 * Jbar[at];
-            }
-            Kbar[at] = kbar;
-            DQbar[at] = kbar + g * Ybar[p * D + d];
-        }
-        curvature_backward_entry(ebar, S2[idx], S3[idx], Delta[idx], Delta_bar[idx], U_bar[idx]);
-        if (Jbar != nullptr) jacobian_backward_entry(S2[idx], jk, U_bar[idx]);
-    }
-}
-
-// ---- grad_assembly_backward ------------------------------------------------------------------------------
-
-/// DQ̄(j, p·D + d) = K̄(j, p·D + d) + g(j, p) ȳ(d, p): the adjoint of ∇q_l gathered from the
-/// Jacobian recursion (Kbar: J̄_0 for layer 0; null for none) and grad_assembly_backward, for the
-/// layers K_backward_kernel does not cover (layer 0; every layer of the identity loss).
-/// Thread ↔ entry of DQ̄.
-template <typename T>
-__global__ void grad_assembly_backward_kernel(int W, int D, int P, const T* __restrict__ G, const T* __restrict__ Ybar,
-                                              const T* __restrict__ Kbar, T* __restrict__ DQbar) {
-    WGF_GRID_STRIDE(idx, std::int64_t(W) * P * D) {
-        const int j = static_cast<int>(idx % W);
-        const std::int64_t col = idx / W;  // p·D + d
-        const std::int64_t p = col / D;
-        DQbar[idx] = (Kbar != nullptr ? Kbar[idx] : T(0)) + G[p * W + j] * Ybar[col];
-    }
-}
-
 // ---- quad_jacobian_backward --------------------------------------------------------------------------------
 
 /// Ā of every layer of the batch in one launch (the batch's layer k: W[k], MA[k], A[k], S[k], DQbar[k],
@@ -173,33 +123,80 @@ __global__ void A_backward_kernel(int D, int r, int P, ABackwardLayers<T> layers
     }
 }
 
-// ---- grad_recursion_backward / values_backward -------------------------------------------------------------
+// ---- grad_recursion_backward (up the layers) / values_backward (down the layers) ---------------------
 
-/// Δ̄ += σ' ⊙ Ḡ; Ū += σ'' ⊙ δ ⊙ Ḡ. Thread ↔ (j, p).
+/// Layer l of the upward pass: (R not null: l ≥ 1 with the Hessian) hessian_assembly_backward's
+/// curvature terms, given R_p = K_p H̄_p: ē_j = Σ_d R(j, d) K(j, d), δ̄ += ē σ'', ū += ē δ σ'''; then
+/// grad_recursion_backward: δ̄ += σ' ḡ, ū += σ'' δ ḡ (Ḡ_l complete: its Pm, ∇q and C_l Δ̄_{l−1} terms
+/// added before). Thread ↔ (j, p); one loop over d.
 template <typename T>
-__global__ void grad_recursion_backward_kernel(std::int64_t count, const T* __restrict__ S1, const T* __restrict__ S2,
-                                               const T* __restrict__ Delta, const T* __restrict__ Gbar,
-                                               T* __restrict__ Delta_bar, T* __restrict__ U_bar) {
-    WGF_GRID_STRIDE(i, count) grad_recursion_backward_entry(S1[i], S2[i], Delta[i], Gbar[i], Delta_bar[i], U_bar[i]);
-}
-
-/// The elementwise part of values_backward at layer l, one kernel: Ū += σ' ⊙ Z̄ (through z = σ(u);
-/// Zbar null on the top layer, whose z feeds only ψ's value), then S̄ of the layer: S̄(t·W + j, p) =
-/// 2 Σ_d A[d][t][j] DQ̄(j, p·D + d) (quad_jacobian_backward) + 2 S(t·W + j, p) Ū(j, p) (q's quadratic
-/// part), in that order. Thread ↔ (j, p), loops over t and d.
-template <typename T>
-__global__ void values_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A,
-                                       const T* __restrict__ DQbar, const T* __restrict__ S,
-                                       const T* __restrict__ S1, const T* __restrict__ Zbar, T* __restrict__ U_bar,
-                                       T* __restrict__ Sbar) {
+__global__ void grad_recursion_backward_kernel(int W, int D, int P, const T* __restrict__ R, const T* __restrict__ K,
+                                               const T* __restrict__ S1, const T* __restrict__ S2,
+                                               const T* __restrict__ S3, const T* __restrict__ Delta,
+                                               const T* __restrict__ Gbar, T* __restrict__ Delta_bar,
+                                               T* __restrict__ U_bar) {
     WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
         const int j = static_cast<int>(idx % W);
         const std::int64_t p = idx / W;
-        T ubar = U_bar[idx];
-        if (Zbar != nullptr) {
-            activation_backward_entry(S1[idx], Zbar[idx], ubar);
-            U_bar[idx] = ubar;
+        T dbar = Delta_bar[idx], ubar = U_bar[idx];
+        if (R != nullptr) {
+            T ebar = T(0);
+            for (int d = 0; d < D; ++d) {
+                const std::int64_t at = (p * D + d) * W + j;
+                ebar += R[at] * K[at];
+            }
+            curvature_backward_entry(ebar, S2[idx], S3[idx], Delta[idx], dbar, ubar);
         }
+        grad_recursion_backward_entry(S1[idx], S2[idx], Delta[idx], Gbar[idx], dbar, ubar);
+        Delta_bar[idx] = dbar;
+        U_bar[idx] = ubar;
+    }
+}
+
+/// Layer l of the downward pass, one kernel:
+///  1. K̄ and DQ̄ of the layer (per d):
+///     R not null (l ≥ 1 with the Hessian): hessian_assembly_backward's K̄ = 2 diag(e) R (R_p = K_p H̄_p)
+///       and (Jbar not null: l < L−1) jacobian_recursion_backward's K̄ += σ' ⊙ J̄, ū += σ'' Σ_d J̄ ⊙ K;
+///     R null (layer 0, or no Hessian): K̄ = J̄ (Jbar: J̄_0 = C_1 K̄_1, layer 0 with the Hessian), else 0;
+///     then grad_assembly_backward's adjoint of ∇q_l: DQ̄ = K̄ + g ȳᵀ;
+///  2. values_backward: ū += σ' z̄ (Zbar null on the top layer, whose z feeds only ψ's value);
+///  3. S̄(t·W + j, p) = 2 Σ_d A[d][t][j] DQ̄(j, p·D + d) (quad_jacobian_backward) + 2 S(t·W + j, p) ū
+///     (q's quadratic part).
+/// Kbar is written only with R (the GEMMs of C̄_l and J̄_{l−1} read it). Thread ↔ (j, p).
+template <typename T>
+__global__ void values_backward_kernel(int W, int D, int r, int P, const T* __restrict__ A, const T* __restrict__ R,
+                                       const T* __restrict__ K, const T* __restrict__ E, const T* __restrict__ S2,
+                                       const T* __restrict__ Jbar, const T* __restrict__ G,
+                                       const T* __restrict__ Ybar, const T* __restrict__ S,
+                                       const T* __restrict__ S1, const T* __restrict__ Zbar, T* __restrict__ Kbar,
+                                       T* __restrict__ DQbar, T* __restrict__ U_bar, T* __restrict__ Sbar) {
+    WGF_GRID_STRIDE(idx, std::int64_t(W) * P) {
+        const int j = static_cast<int>(idx % W);
+        const std::int64_t p = idx / W;
+        const T g = G[idx];
+        T ubar = U_bar[idx];
+        if (R != nullptr) {
+            const T e2 = T(2) * E[idx], s1 = S1[idx];
+            T jk = T(0);
+            for (int d = 0; d < D; ++d) {
+                const std::int64_t at = (p * D + d) * W + j;
+                T kbar = e2 * R[at];
+                if (Jbar != nullptr) {
+                    jk += Jbar[at] * K[at];
+                    kbar += s1 * Jbar[at];
+                }
+                Kbar[at] = kbar;
+                DQbar[at] = kbar + g * Ybar[p * D + d];
+            }
+            if (Jbar != nullptr) jacobian_backward_entry(S2[idx], jk, ubar);
+        } else {
+            for (int d = 0; d < D; ++d) {
+                const std::int64_t at = (p * D + d) * W + j;
+                DQbar[at] = (Jbar != nullptr ? Jbar[at] : T(0)) + g * Ybar[p * D + d];
+            }
+        }
+        if (Zbar != nullptr) activation_backward_entry(S1[idx], Zbar[idx], ubar);
+        U_bar[idx] = ubar;
         for (int t = 0; t < r; ++t) {
             T v = T(0);
             for (int d = 0; d < D; ++d) v += A[(std::int64_t(d) * r + t) * W + j] * DQbar[(p * D + d) * W + j];

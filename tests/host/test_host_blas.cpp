@@ -73,7 +73,9 @@ TEST_CASE("OpenBLAS is loaded at the CPU's level, or the user is told why not") 
         CHECK(info.below_cpu == below);
         if (below) {
             CHECK(info.warning.find(std::string("OPENBLAS_CORETYPE=") + g_env_core) != std::string::npos);
-            CHECK(info.warning.find(wgf::openblas_coretype_for(cpu, false)) != std::string::npos);
+            // The fix names the CPU level's core: Haswell on Intel, Zen on AMD (AVX2).
+            CHECK((info.warning.find(wgf::openblas_coretype_for(cpu, false)) != std::string::npos ||
+                   info.warning.find(wgf::openblas_coretype_for(cpu, true)) != std::string::npos));
             const char* quiet = std::getenv("WGF_BLAS_WARNING");
             if (quiet == nullptr || std::strcmp(quiet, "0") != 0) CHECK(captured.str() == info.warning + "\n");
         } else {
