@@ -62,6 +62,15 @@ GaussianMixture::GaussianMixture(std::vector<double> weights, std::vector<double
             WGF_FAIL("GaussianMixture: component " << k << ": " << e.what());
         }
     }
+    m_counter.law = detail::CounterLaw::GaussianMixture;
+    m_counter.dim = dim;
+    m_counter.components = static_cast<std::int32_t>(K);
+    double c = 0;
+    for (std::size_t k = 0; k < K; ++k) m_counter.params.push_back(k + 1 < K ? (c += m_weights[k]) : 1.0);
+    for (const auto& part : m_parts) {  // mean, then the Cholesky factor of each component
+        const detail::CounterSampler g = part->counter_sampler();
+        m_counter.params.insert(m_counter.params.end(), g.params.begin(), g.params.end());
+    }
 }
 
 std::vector<double> GaussianMixture::sample(std::int64_t n, Rng& rng) const {
@@ -149,6 +158,10 @@ UniformBox::UniformBox(std::vector<double> lower, std::vector<double> upper)
                                       << m_upper[d] << "]");
         m_log_density -= std::log(m_upper[d] - m_lower[d]);
     }
+    m_counter.law = detail::CounterLaw::UniformBox;
+    m_counter.dim = static_cast<std::int32_t>(m_lower.size());
+    m_counter.params = m_lower;
+    m_counter.params.insert(m_counter.params.end(), m_upper.begin(), m_upper.end());
 }
 
 std::vector<double> UniformBox::sample(std::int64_t n, Rng& rng) const {

@@ -139,13 +139,30 @@ template <typename T>
                    << " pushed points of this batch");
 }
 
+/// The law of a pretraining stage's batches: counter-based (law not None: drawn with the key
+/// rng.next_u64(), on either backend), else `host` (sample() of a ρ⁰ without a counter sampler).
+struct PretrainDraw {
+    detail::CounterSampler counter;
+    std::function<std::vector<double>(Rng&)> host;
+    /// One batch of n points into x [n][D] (the host's draw; the device makes the same from the keys).
+    template <typename T>
+    void batch(Rng& rng, std::int64_t n, std::vector<T>& x) const {
+        if (counter.law != detail::CounterLaw::None) {
+            detail::counter_sample(counter, rng.next_u64(), n, x.data());
+            return;
+        }
+        const std::vector<double> x0 = host(rng);
+        std::transform(x0.begin(), x0.end(), x.begin(), [](double v) { return static_cast<T>(v); });
+    }
+};
+
 #ifdef WGF_WITH_CUDA
 /// One JKO step's iterations on the device (train_step_cuda.h): net in, the step's map out (the
 /// last iterate or the tail average); a failure throws as the host loop does, with where(iteration)
 /// in front of the message. The step's loss of the first and the last iteration go to rep.
 template <typename T>
 void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<T>& potential, const JkoOptions& opt,
-                          int k, const std::vector<T>& pool, std::int64_t pool_n, const std::vector<std::int64_t>& rows,
+                          int k, const DeviceBuffer<T>& pool, std::int64_t pool_n, const std::vector<std::int64_t>& rows,
                           int averaged, const std::function<std::string(int)>& where, JkoStepReport& rep,
                           Icnn<T>& net, std::vector<double>& losses) {
     const int iters = opt.iterations;
@@ -155,6 +172,7 @@ void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<
     detail::DeviceStepPlan<T> plan;
     plan.pool = pool.data();
     plan.pool_n = pool_n;
+    plan.pool_on_device = true;
     plan.rows = rows.data();
     plan.batch = opt.batch;
     plan.iterations = iters;
@@ -177,8 +195,10 @@ void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<
                                           " is not positive definite: " + icnn_status_reason(res.code) +
                                           "; the loss is undefined");
         case detail::DeviceStepFailure::LossNotFinite: {
-            std::vector<T> batch(static_cast<std::size_t>(opt.batch * shape.dim));
-            gather_batch(pool, rows, it, opt.batch, shape.dim, batch);
+            std::vector<T> host_pool(static_cast<std::size_t>(pool_n * shape.dim)),
+                batch(static_cast<std::size_t>(opt.batch * shape.dim));
+            pool.download(host_pool.data(), host_pool.size());
+            gather_batch(host_pool, rows, it, opt.batch, shape.dim, batch);
             fail_loss_not_finite(where(it), res.losses.back(), potential, net, batch, opt.batch);
         }
         case detail::DeviceStepFailure::GradientNotFinite:
@@ -195,36 +215,82 @@ void train_step_on_device(Context& ctx, const IcnnShape& shape, const Potential<
     }
 }
 
-/// One pretraining stage on the device (train_step_cuda on the identity regression): the batches are
-/// the host loop's draws from `draw`, in its order, uploaded a chunk of iterations at a time (at most
-/// kPretrainChunkBytes of points per upload; Adam's moments and step count carried across chunks),
-/// so both backends pretrain the same map up to rounding, with no host round trip per iteration.
+/// The JKO solver's pool on a CUDA context, kept on the device across steps: ρ⁰'s points drawn on
+/// the host (ρ⁰.sample(), as Flow::sample draws them) and uploaded once, pushed through the maps on
+/// the device (no download), read in place by every iteration's gather.
+template <typename T>
+class DevicePool {
+public:
+    /// The pool of ρ^k: n fresh points of ρ⁰ from rng, pushed through maps [0, k).
+    void sample(Context& ctx, const Flow<T>& flow, int k, std::int64_t n, Rng& rng) {
+        const std::vector<double> x0 = flow.initial().sample(n, rng);
+        const std::vector<T> x(x0.begin(), x0.end());
+        if (m_points.size() != x.size()) {
+            m_points = DeviceBuffer<T>(x.size());
+            m_spare = DeviceBuffer<T>(x.size());
+        }
+        m_points.upload(x.data(), x.size());
+        push(ctx, flow, 0, k);
+    }
+    /// The same points pushed on through maps [from, to) (the carried pool).
+    void push(Context& ctx, const Flow<T>& flow, int from, int to) {
+        const std::int64_t n = static_cast<std::int64_t>(m_points.size()) / flow.dim();
+        for (int j = from; j < to; ++j) {
+            const Icnn<T>& map = flow.map(j);
+            const DeviceBuffer<T> params(map.data(), map.size());
+            IcnnOutputs<T> out;
+            out.grad_x = m_spare.data();
+            icnn_eval(ctx, map.shape(), params.data(), m_points.data(), n, out);
+            std::swap(m_points, m_spare);
+        }
+    }
+    const DeviceBuffer<T>& points() const { return m_points; }
+
+private:
+    DeviceBuffer<T> m_points, m_spare;
+};
+
+/// One pretraining stage on the device (train_step_cuda on the identity regression), on the batches
+/// the host loop would draw, in its order, with no host round trip per iteration. A counter-based
+/// law: the host draws only the keys (one per iteration) and the device the points, inside the step,
+/// in one call. Otherwise the host draws the points and uploads them a chunk of iterations at a time
+/// (at most kPretrainChunkBytes of points per upload; Adam's moments and step count carried across
+/// chunks). Both backends pretrain the same map up to rounding.
 template <typename T>
 void pretrain_stage_on_device(Context& ctx, const IcnnShape& shape, const JkoOptions& opt, Rng rng,
-                              const std::function<std::vector<double>(Rng&)>& draw, Icnn<T>& net) {
+                              const PretrainDraw& draw, Icnn<T>& net) {
     constexpr std::int64_t kPretrainChunkBytes = std::int64_t(64) << 20;
     const std::int64_t N = opt.batch, per_iteration = N * shape.dim, iters = opt.pretrain_iterations;
-    std::int64_t chunk = kPretrainChunkBytes / (per_iteration * std::int64_t(sizeof(T)));
+    const bool drawn = draw.counter.law != detail::CounterLaw::None;
+    std::int64_t chunk = drawn ? iters : kPretrainChunkBytes / (per_iteration * std::int64_t(sizeof(T)));
     if (const char* env = std::getenv("WGF_PRETRAIN_CHUNK_ITERATIONS"))  // tests: force several chunks
         chunk = std::atoll(env);
     chunk = std::clamp<std::int64_t>(chunk, 1, std::max<std::int64_t>(iters, 1));
     std::vector<T> moments(2 * net.size(), T(0));
     const std::vector<double> lr(static_cast<std::size_t>(chunk), opt.pretrain_lr);
-    std::vector<T> pool;
+    std::vector<T> pool, x(static_cast<std::size_t>(per_iteration));
     std::vector<std::int64_t> rows;
+    std::vector<std::uint64_t> keys;
     for (std::int64_t it0 = 0; it0 < iters; it0 += chunk) {
         const std::int64_t n = std::min(chunk, iters - it0);
-        pool.resize(static_cast<std::size_t>(n * per_iteration));
-        for (std::int64_t j = 0; j < n; ++j) {
-            const std::vector<double> x = draw(rng);
-            std::transform(x.begin(), x.end(), pool.begin() + j * per_iteration, [](double v) { return static_cast<T>(v); });
-        }
-        rows.resize(static_cast<std::size_t>(n * N));
-        std::iota(rows.begin(), rows.end(), std::int64_t(0));  // each draw used once, in order
         detail::DeviceStepPlan<T> plan;
-        plan.pool = pool.data();
-        plan.pool_n = n * N;
-        plan.rows = rows.data();
+        if (drawn) {
+            keys.resize(static_cast<std::size_t>(n));
+            for (auto& k : keys) k = rng.next_u64();  // what draw.batch() takes, iteration by iteration
+            plan.draw = &draw.counter;
+            plan.keys = keys.data();
+        } else {
+            pool.resize(static_cast<std::size_t>(n * per_iteration));
+            for (std::int64_t j = 0; j < n; ++j) {
+                draw.batch(rng, N, x);
+                std::copy(x.begin(), x.end(), pool.begin() + j * per_iteration);
+            }
+            rows.resize(static_cast<std::size_t>(n * N));
+            std::iota(rows.begin(), rows.end(), std::int64_t(0));  // each draw used once, in order
+            plan.pool = pool.data();
+            plan.pool_n = n * N;
+            plan.rows = rows.data();
+        }
         plan.batch = N;
         plan.iterations = static_cast<int>(n);
         plan.lr = lr.data();
@@ -505,20 +571,25 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     // iteration, projection after each step, the full iteration count (PAPER-SPEC §3); with
     // pretrain_wide_variance v > 0 a first stage on N(0, v I), as the reference's posterior study.
     Icnn<T> net = Icnn<T>::random(m_shape, m_opt.seed, /*project=*/false);
-    const double wide_sd = std::sqrt(m_opt.pretrain_wide_variance);
-    const std::function<std::vector<double>(Rng&)> draw_wide = [&](Rng& rng) {
-        std::vector<double> x(static_cast<std::size_t>(m_opt.batch * m_shape.dim));
-        for (auto& v : x) v = wide_sd * rng.normal();
-        return x;
-    };
-    const std::function<std::vector<double>(Rng&)> draw_rho0 = [&](Rng& rng) {
-        return flow.initial().sample(m_opt.batch, rng);
-    };
+    // Each iteration's batch is a fresh draw: of N(0, v I), then of ρ⁰. Built-in laws draw through the
+    // counter-based sampler with the key rng.next_u64() (as their sample() does), so the device draws
+    // the same batches inside its step; other laws draw with sample() on the host.
+    PretrainDraw wide;
+    if (m_opt.pretrain_wide_variance > 0) {
+        const int D = m_shape.dim;
+        wide.counter.law = detail::CounterLaw::Gaussian;
+        wide.counter.dim = D;
+        wide.counter.params.assign(static_cast<std::size_t>(D + D * D), 0.0);  // mean 0, factor √v I
+        for (int d = 0; d < D; ++d) wide.counter.params[static_cast<std::size_t>(D + d * D + d)] = std::sqrt(m_opt.pretrain_wide_variance);
+    }
+    PretrainDraw rho0;
+    rho0.counter = flow.initial().counter_sampler();
+    rho0.host = [&](Rng& rng) { return flow.initial().sample(m_opt.batch, rng); };
 #ifdef WGF_WITH_CUDA
     if (m_ctx->backend() == Backend::Cuda) {  // the same stages on the device, no round trip per iteration
         if (m_opt.pretrain_wide_variance > 0)
-            pretrain_stage_on_device(*m_ctx, m_shape, m_opt, stream(m_opt.seed, 1, 1), draw_wide, net);
-        pretrain_stage_on_device(*m_ctx, m_shape, m_opt, stream(m_opt.seed, 1, 0), draw_rho0, net);
+            pretrain_stage_on_device(*m_ctx, m_shape, m_opt, stream(m_opt.seed, 1, 1), wide, net);
+        pretrain_stage_on_device(*m_ctx, m_shape, m_opt, stream(m_opt.seed, 1, 0), rho0, net);
         net.project();
         if (seconds) *seconds = seconds_since(t0);
         return net;
@@ -529,18 +600,18 @@ Icnn<T> JkoSolver<T>::initial_map(const Flow<T>& flow, double* seconds) const {
     ao.weight_decay = m_opt.pretrain_weight_decay;
     TrainingBuffers<T> buf(*m_ctx, net, m_opt.batch * m_shape.dim);
     T* params = buf.params(net);
-    const auto stage = [&](Rng rng, const std::function<std::vector<double>(Rng&)>& draw) {
+    std::vector<T> x(static_cast<std::size_t>(m_opt.batch * m_shape.dim));
+    const auto stage = [&](Rng rng, const PretrainDraw& draw) {
         Adam<T> adam(*m_ctx, net.size(), ao);  // a fresh optimiser per stage, as the reference's calls
         for (int it = 0; it < m_opt.pretrain_iterations; ++it) {
-            const std::vector<double> x0 = draw(rng);
-            const std::vector<T> x(x0.begin(), x0.end());
+            draw.batch(rng, m_opt.batch, x);
             identity_loss(*m_ctx, m_shape, params, buf.batch(x), m_opt.batch, buf.grad());
             adam.step(params, buf.grad());
             icnn_project(*m_ctx, m_shape, params);
         }
     };
-    if (m_opt.pretrain_wide_variance > 0) stage(stream(m_opt.seed, 1, 1), draw_wide);
-    stage(stream(m_opt.seed, 1, 0), draw_rho0);
+    if (m_opt.pretrain_wide_variance > 0) stage(stream(m_opt.seed, 1, 1), wide);
+    stage(stream(m_opt.seed, 1, 0), rho0);
     buf.store(net);
     net.project();
     if (seconds) *seconds = seconds_since(t0);
@@ -688,6 +759,10 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
     const JkoLossOptions lo{m_opt.tau, m_opt.beta};
     std::vector<T> pool;  // ρ^k samples the step's batches are drawn from
     int pool_at = -1;     // the step the pool was made for (carry_pool: pushed one map per step)
+#ifdef WGF_WITH_CUDA
+    const bool on_device = m_ctx->backend() == Backend::Cuda && m_opt.sample_pool;  // the step on the device
+    DevicePool<T> device_pool;  // on_device: the pool, on the device (the same points as `pool` would be)
+#endif
     for (int k = flow.steps(); k < m_opt.steps; ++k) {
         const auto t0 = std::chrono::steady_clock::now();
         JkoStepReport rep;
@@ -696,13 +771,20 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
         Rng rng = stream(m_opt.seed, 2, static_cast<std::uint64_t>(k));
         std::vector<std::int64_t> rows;  // sample_pool: the pool rows of every iteration's batch
         if (m_opt.sample_pool) {
+            Rng pool_rng = stream(m_opt.seed, 3, 0);  // carry_pool: the same ρ⁰ points at every (re)start
+            Rng& draw_rng = m_opt.carry_pool ? pool_rng : rng;
+#ifdef WGF_WITH_CUDA
+            if (on_device) {
+                if (m_opt.carry_pool && pool_at >= 0)
+                    device_pool.push(*m_ctx, flow, pool_at, k);
+                else
+                    device_pool.sample(*m_ctx, flow, k, pool_n, draw_rng);
+            } else
+#endif
             if (m_opt.carry_pool && pool_at >= 0) {
                 flow.push(*m_ctx, pool_at, k, pool.data(), pool_n);
-            } else if (m_opt.carry_pool) {  // first step of this run (also after a resume): the same ρ⁰ points
-                Rng pool_rng = stream(m_opt.seed, 3, 0);
-                pool = flow.sample(*m_ctx, k, pool_n, pool_rng);
             } else {
-                pool = flow.sample(*m_ctx, k, pool_n, rng);
+                pool = flow.sample(*m_ctx, k, pool_n, draw_rng);
             }
             pool_at = k;
             rows = draw_batch_rows(rng, pool_n, N, m_opt.iterations);
@@ -718,10 +800,10 @@ void JkoSolver<T>::run(Flow<T>& flow, const std::function<void(const JkoStepRepo
             std::vector<double> losses;
             losses.reserve(static_cast<std::size_t>(m_opt.iterations));
 #ifdef WGF_WITH_CUDA
-            if (m_ctx->backend() == Backend::Cuda && m_opt.sample_pool) {
+            if (on_device) {
                 // The whole step on the device, with no host round trip inside it (train_step_cuda.h).
-                train_step_on_device(*m_ctx, m_shape, *m_potential, m_opt, k, pool, pool_n, batch_rows, averaged,
-                                     [&](int it) { return where_failed(k, it); }, r, net, losses);
+                train_step_on_device(*m_ctx, m_shape, *m_potential, m_opt, k, device_pool.points(), pool_n, batch_rows,
+                                     averaged, [&](int it) { return where_failed(k, it); }, r, net, losses);
                 return losses;
             }
 #endif

@@ -103,6 +103,15 @@ std::vector<double> Gaussian::sample(std::int64_t n, Rng& rng) const {
     return out;
 }
 
+detail::CounterSampler Gaussian::counter_sampler() const {
+    detail::CounterSampler s;
+    s.law = detail::CounterLaw::Gaussian;
+    s.dim = dim();
+    s.params = m_mean;
+    s.params.insert(s.params.end(), m_chol.begin(), m_chol.end());
+    return s;
+}
+
 // ---- OU marginal ----------------------------------------------------------------------------------
 
 Gaussian ou_marginal(const Gaussian& start, const std::vector<double>& A, const std::vector<double>& m, double beta,

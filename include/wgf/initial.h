@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "wgf/detail/counter_sampler.h"
 #include "wgf/random.h"
 
 namespace wgf {
@@ -47,6 +48,11 @@ public:
     /// One line for logs and errors, e.g. "Gaussian N(mean, cov) in D = 2".
     virtual std::string describe() const = 0;
     virtual InitialRecord record() const = 0;
+    /// The law as a counter-based sampler (wgf/detail/counter_sampler.h) for the built-in Gaussian,
+    /// GaussianMixture and UniformBox: point i of a draw is a function of (key, i), so the CUDA backend
+    /// draws the same points on the device (the pretraining's batches, on both backends). law None
+    /// (the default): those batches come from sample() on the host.
+    virtual detail::CounterSampler counter_sampler() const { return {}; }
 };
 
 /// The built-in distribution a record describes; throws wgf::Error for a bad record or for kind
@@ -68,8 +74,10 @@ public:
     using InitialDistribution::log_density;
     std::string describe() const override;
     InitialRecord record() const override;
+    detail::CounterSampler counter_sampler() const override { return m_counter; }
 
 private:
+    detail::CounterSampler m_counter;
     int m_dim;
     std::vector<double> m_weights, m_means, m_covs;
     std::vector<std::shared_ptr<const InitialDistribution>> m_parts;  // the Gaussians
@@ -87,8 +95,10 @@ public:
     using InitialDistribution::log_density;
     std::string describe() const override;
     InitialRecord record() const override;
+    detail::CounterSampler counter_sampler() const override { return m_counter; }
 
 private:
+    detail::CounterSampler m_counter;
     std::vector<double> m_lower, m_upper;
     double m_log_density = 0;  // −Σ log(upper − lower)
 };

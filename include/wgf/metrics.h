@@ -27,6 +27,7 @@ public:
     std::vector<double> sample(std::int64_t n, Rng& rng) const override;
     std::string describe() const override;
     InitialRecord record() const override;
+    detail::CounterSampler counter_sampler() const override;
 
 private:
     std::vector<double> m_mean, m_cov, m_chol;  // m_chol: lower Cholesky factor of cov

@@ -63,6 +63,15 @@ __global__ void gather_rows_kernel(std::int64_t count, int D, std::int64_t N, co
     WGF_GRID_STRIDE(i, count) out[i] = pool[r[i / D] * D + i % D];
 }
 
+/// The batch of iteration it = *iteration drawn on the device: point b = counter_sample_point(law,
+/// keys[it], b), the host's draw (wgf/detail/counter_sampler.h). Thread ↔ point.
+template <typename T>
+__global__ void draw_batch_kernel(std::int64_t N, CounterSamplerView law, const int* __restrict__ iteration,
+                                  const std::uint64_t* __restrict__ keys, T* __restrict__ out) {
+    const std::uint64_t key = keys[*iteration];
+    WGF_GRID_STRIDE(b, N) counter_sample_point(law, key, b, out + b * law.dim);
+}
+
 /// After the loss of iteration it = *iteration: records its sums, counts the gradient's NaN/Inf
 /// entries, and (no earlier failure) sets the status if the Hessian failed, the sums or the
 /// gradient are not finite; then *iteration = it + 1. One block of kSumThreads threads.
@@ -198,7 +207,9 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     const IcnnLayout layout(shape);
     const std::int64_t D = shape.dim, N = plan.batch, P = static_cast<std::int64_t>(layout.total);
     const int iters = plan.iterations;
-    WGF_CHECK(N > 0 && iters > 0 && plan.pool_n > 0, "train_step_cuda: empty step");
+    const bool drawn = plan.draw != nullptr;
+    WGF_CHECK(N > 0 && iters > 0 && (drawn ? plan.keys != nullptr && plan.draw->dim == D : plan.pool_n > 0),
+              "train_step_cuda: empty step, or a draw without keys or of another dimension");
 
     // ---- the step's inputs, uploaded once ------------------------------------------------------------------
     std::vector<AdamScalars<T>> scalars(static_cast<std::size_t>(iters));
@@ -214,16 +225,26 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
     const int iteration0 = 0;
     const bool averaging = plan.average_from >= 0 && plan.average_from < iters;
 
-    DeviceArray<T> d_pool(static_cast<std::size_t>(plan.pool_n * D)), d_batch(static_cast<std::size_t>(N * D));
-    DeviceArray<std::int64_t> d_rows(static_cast<std::size_t>(iters) * N);
+    const bool copy_pool = !drawn && !plan.pool_on_device;
+    DeviceArray<T> d_pool(copy_pool ? static_cast<std::size_t>(plan.pool_n * D) : 0),
+        d_batch(static_cast<std::size_t>(N * D));
+    const T* pool = copy_pool ? d_pool.get() : plan.pool;
+    DeviceArray<std::int64_t> d_rows(drawn ? 0 : static_cast<std::size_t>(iters) * N);
+    DeviceArray<std::uint64_t> d_keys(drawn ? static_cast<std::size_t>(iters) : 0);
+    DeviceArray<double> d_law(drawn ? plan.draw->params.size() : 0);
     DeviceArray<AdamScalars<T>> d_scalars(scalars.size());
     DeviceArray<T> d_params(P), d_grad(P), d_moments(2 * P);
     DeviceArray<unsigned char> d_clamp(P);
     DeviceArray<double> d_record(3 * static_cast<std::size_t>(iters)), d_sum(averaging ? P : 0);
     DeviceArray<StepStatus> d_status(1);
     DeviceArray<int> d_iteration(1);
-    upload(plan.pool, d_pool.get(), sizeof(T) * plan.pool_n * D, stream);
-    upload(plan.rows, d_rows.get(), sizeof(std::int64_t) * iters * N, stream);
+    if (drawn) {
+        upload(plan.keys, d_keys.get(), sizeof(std::uint64_t) * iters, stream);
+        upload(plan.draw->params.data(), d_law.get(), sizeof(double) * plan.draw->params.size(), stream);
+    } else {
+        if (copy_pool) upload(plan.pool, d_pool.get(), sizeof(T) * plan.pool_n * D, stream);
+        upload(plan.rows, d_rows.get(), sizeof(std::int64_t) * iters * N, stream);
+    }
     upload(scalars.data(), d_scalars.get(), sizeof(AdamScalars<T>) * scalars.size(), stream);
     upload(params, d_params.get(), sizeof(T) * P, stream);
     upload(clamp.data(), d_clamp.get(), clamp.size(), stream);
@@ -248,8 +269,13 @@ DeviceStepResult train_step_cuda(Context& ctx, const IcnnShape& shape, const Pot
 
     // ---- the iterations: no copy, no synchronisation ---------------------------------------------------------
     const auto enqueue_iteration = [&] {
-        WGF_LAUNCH_KERNEL(grid_for(N * D), kThreads, stream, gather_rows_kernel<T>)(
-            N * D, static_cast<int>(D), N, d_iteration.get(), d_rows.get(), d_pool.get(), d_batch.get());
+        if (drawn) {
+            WGF_LAUNCH_KERNEL(grid_for(N), kThreads, stream, draw_batch_kernel<T>)(
+                N, view_of(*plan.draw, d_law.get()), d_iteration.get(), d_keys.get(), d_batch.get());
+        } else {
+            WGF_LAUNCH_KERNEL(grid_for(N * D), kThreads, stream, gather_rows_kernel<T>)(
+                N * D, static_cast<int>(D), N, d_iteration.get(), d_rows.get(), pool, d_batch.get());
+        }
         WGF_LAUNCH_CHECK(stream);
         const LossOnDevice loss = enqueue_loss();
         WGF_LAUNCH_KERNEL_COOP(1, kSumThreads, stream, iteration_status_kernel<T>)(

@@ -1,13 +1,14 @@
 // train_step_cuda.h (private) — one JKO step's training iterations (or a stretch of the identity
 // pretraining) on the device with no host round trip inside the step (issue 11): everything the step
-// needs is uploaded once at its start (the pool of ρ^k points, the rows of every iteration's batch, the Adam scalars of every iteration), the
+// needs is on the device or uploaded once at its start (the pool of ρ^k points, which the JKO solver
+// keeps on the device; the rows of every iteration's batch; the Adam scalars of every iteration), the
 // loss values are recorded on the device, and a failure (a Hessian that is not positive definite, a
 // non-finite loss or gradient) is caught by a device status word: it records the first failing
 // iteration and freezes the parameters there, so the host can report the failure with the
 // parameters and the batch that produced it. The status and the recorded losses are read once, at
 // the end of the step. Plain C++ interface (src/jko.cpp compiles with g++).
 //
-// One iteration = gather the batch from the pool (1 launch), the JKO loss and its gradient
+// One iteration = gather the batch from the pool, or draw it (the pretraining's fresh ρ⁰ batches) (1 launch), the JKO loss and its gradient
 // (enqueue_jko_loss_cuda), the status update (1 launch), Adam + convexity projection + tail
 // averaging fused (1 launch). The same arithmetic as the host loop of JkoSolver::run (Adam, then the
 // projection, on each element), so the two backends train the same maps up to rounding.
@@ -18,6 +19,7 @@
 
 #include "wgf/adam.h"
 #include "wgf/context.h"
+#include "wgf/detail/counter_sampler.h"
 #include "wgf/icnn.h"
 #include "wgf/jko_loss.h"
 #include "wgf/potential.h"
@@ -25,12 +27,17 @@
 namespace wgf {
 namespace detail {
 
-/// What one step trains on; all host memory, read during the call.
+/// What one step trains on; host memory read during the call (the pool may be device memory).
 template <typename T>
 struct DeviceStepPlan {
     const T* pool = nullptr;                  ///< [pool_n][D] ρ^k samples
     std::int64_t pool_n = 0;
+    bool pool_on_device = false;              ///< pool is device memory (the solver's, kept across steps)
     const std::int64_t* rows = nullptr;       ///< [iterations][batch] pool rows of each iteration's batch
+    /// Instead of pool and rows: each iteration's batch drawn on the device, point b of iteration it
+    /// = counter_sample_point(*draw, keys[it], b) (wgf/detail/counter_sampler.h), as the host draws it.
+    const CounterSampler* draw = nullptr;
+    const std::uint64_t* keys = nullptr;      ///< [iterations], with draw
     std::int64_t batch = 0;
     int iterations = 0;
     const double* lr = nullptr;               ///< [iterations] learning rate of each iteration

@@ -448,38 +448,49 @@ TEST_CASE("cuda JKO solver with the logistic posterior: the graph replay trains 
 }
 
 TEST_CASE("cuda pretraining runs on the device and trains the first map the host trains (one or two stages, one "
-          "chunk or several)") {
+          "chunk or several, batches drawn on the device or uploaded)") {
     // initial_map on a CUDA context runs the identity regression through train_step_cuda on the host
-    // loop's draws (same order, each used once), a chunk of iterations per upload with Adam's moments
-    // and step count carried across chunks (WGF_PRETRAIN_CHUNK_ITERATIONS = 7 forces 4 chunks of the
-    // 25 iterations). Same arithmetic per element as the host loop: the bound of the JKO steps below.
+    // loop's batches, in its order, each used once. A built-in ρ⁰ (and the wide stage's N(0, v I)):
+    // the device draws them from the host's keys with the shared counter-based sampler
+    // (wgf/detail/counter_sampler.h); a user's ρ⁰: the host draws them and uploads a chunk of
+    // iterations at a time. WGF_PRETRAIN_CHUNK_ITERATIONS = 7 forces 4 calls of the 25 iterations
+    // either way, with Adam's moments and step count carried across them. Same arithmetic per element
+    // as the host loop: the bound of the JKO steps below.
     const QuadraticPotential<double> pot({1.0, 0.0, 0.0, 1.0}, {0.0, 0.0});
-    const Gaussian rho0(std::vector<double>{0.5, -0.2}, std::vector<double>{2.0, 0.3, 0.3, 1.0});
-    const IcnnShape shape = IcnnShape::uniform(2, 8, 2, 2);
-    JkoOptions opt;
-    opt.init = JkoInit::Pretrain;
-    opt.pretrain_iterations = 25;
-    opt.pretrain_lr = 1e-2;
-    opt.batch = 16;
-    opt.seed = 7;
-    Context host(Backend::Host, 1), dev(Backend::Cuda);
-    const Flow<double> flow(rho0);
-    JkoOptions untrained = opt;
-    untrained.pretrain_iterations = 0;
-    const Icnn<double> start = JkoSolver<double>(host, shape, pot, untrained).initial_map(flow);
-    for (const double wide : {0.0, 4.0}) {
-        for (const bool chunked : {false, true}) {
-            CAPTURE(wide);
-            CAPTURE(chunked);
-            const ScopedEnv chunks("WGF_PRETRAIN_CHUNK_ITERATIONS", chunked ? "7" : "1000000");
-            opt.pretrain_wide_variance = wide;
-            const Icnn<double> h = JkoSolver<double>(host, shape, pot, opt).initial_map(flow);
-            const Icnn<double> d = JkoSolver<double>(dev, shape, pot, opt).initial_map(flow);
-            const auto& ph = h.params();
-            expect_allclose(d.params(), ph, 0.0, 1e-12 * max_abs(ph), "pretrained parameters");
-            double moved = 0;  // the pretraining did train: the map left its random start
-            for (std::size_t i = 0; i < ph.size(); ++i) moved = std::max(moved, std::abs(ph[i] - start.params()[i]));
-            CHECK(moved > 1e-2);
+    const auto gaussian = std::make_shared<Gaussian>(std::vector<double>{0.5, -0.2}, std::vector<double>{2.0, 0.3, 0.3, 1.0});
+    const auto user = std::make_shared<UserDistribution>(
+        "gaussian-by-callback", 2, [gaussian](std::int64_t n, Rng& rng) { return gaussian->sample(n, rng); },
+        [gaussian](const double* x, std::int64_t n, double* out) { gaussian->log_density(x, n, out); });
+    REQUIRE(user->counter_sampler().law == detail::CounterLaw::None);
+    for (const std::shared_ptr<const InitialDistribution>& rho0 :
+         {std::shared_ptr<const InitialDistribution>(gaussian), std::shared_ptr<const InitialDistribution>(user)}) {
+        CAPTURE(rho0->describe());
+        const IcnnShape shape = IcnnShape::uniform(2, 8, 2, 2);
+        JkoOptions opt;
+        opt.init = JkoInit::Pretrain;
+        opt.pretrain_iterations = 25;
+        opt.pretrain_lr = 1e-2;
+        opt.batch = 16;
+        opt.seed = 7;
+        Context host(Backend::Host, 1), dev(Backend::Cuda);
+        const Flow<double> flow(rho0);
+        JkoOptions untrained = opt;
+        untrained.pretrain_iterations = 0;
+        const Icnn<double> start = JkoSolver<double>(host, shape, pot, untrained).initial_map(flow);
+        for (const double wide : {0.0, 4.0}) {
+            for (const bool chunked : {false, true}) {
+                CAPTURE(wide);
+                CAPTURE(chunked);
+                const ScopedEnv chunks("WGF_PRETRAIN_CHUNK_ITERATIONS", chunked ? "7" : "1000000");
+                opt.pretrain_wide_variance = wide;
+                const Icnn<double> h = JkoSolver<double>(host, shape, pot, opt).initial_map(flow);
+                const Icnn<double> d = JkoSolver<double>(dev, shape, pot, opt).initial_map(flow);
+                const auto& ph = h.params();
+                expect_allclose(d.params(), ph, 0.0, 1e-12 * max_abs(ph), "pretrained parameters");
+                double moved = 0;  // the pretraining did train: the map left its random start
+                for (std::size_t i = 0; i < ph.size(); ++i) moved = std::max(moved, std::abs(ph[i] - start.params()[i]));
+                CHECK(moved > 1e-2);
+            }
         }
     }
 }

@@ -145,8 +145,9 @@ TEST_CASE("budget: a CUDA training iteration replays one graph, and nothing else
 }
 
 TEST_CASE("budget: pretraining on the device replays one graph per iteration, and nothing else reaches the host") {
-    // initial_map on a CUDA context: the stage's draws are uploaded once (one chunk here), then every
-    // iteration after the first replays the captured identity-regression iteration.
+    // initial_map on a CUDA context: the stage's keys are uploaded once and each iteration draws its
+    // batch of ρ⁰ (a Gaussian: a counter-based law) on the device; every iteration after the first
+    // replays the captured draw + identity-regression iteration.
     const GraphsSetting setting(true);
     const auto run = [](int iterations) {
         Context dev(Backend::Cuda);
@@ -174,6 +175,38 @@ TEST_CASE("budget: pretraining on the device replays one graph per iteration, an
     CHECK(d.copies_host_to_device == 0);
     CHECK(d.copies_device_to_host == 0);
     CHECK(d.allocations == 0);
+}
+
+TEST_CASE("budget: the pool stays on the device from step to step; nothing of it comes back") {
+    // The JKO solver keeps its pool on the device (src/jko.cpp: DevicePool): a carried pool is pushed
+    // one map per step there, a fresh one is drawn on the host (ρ⁰.sample(), as the host solver draws
+    // it) and uploaded once, then pushed through every map on the device. The cost of step 2 = a
+    // 3-step run minus a 2-step run. What comes back per step is the step's end: its status, its
+    // losses and its map (3 copies), plus the scan of each push's input and map for NaN/Inf that
+    // icnn_eval makes at its entry (2 read-backs per map pushed); the pool itself never does.
+    const GraphsSetting setting(true);
+    const auto run = [](int steps, bool carry) {
+        Context dev(Backend::Cuda);
+        const QuadraticPotential<float> pot({1.2, 0.3, 0.3, 0.8}, {2.0, -1.5});
+        JkoOptions opt = budget_options(4, carry, 0.0);
+        opt.steps = steps;
+        JkoSolver<float> solver(dev, IcnnShape::uniform(2, 4, 2, 2), pot, opt);
+        Flow<float> flow(kRho0);
+        const wgf_emu::Counters before = wgf_emu::counters();
+        solver.run(flow);
+        return wgf_emu::counters() - before;
+    };
+    for (const bool carry : {true, false}) {
+        CAPTURE(carry);
+        const wgf_emu::Counters d = run(3, carry) - run(2, carry);
+        const int pushed = carry ? 1 : 2;  // maps the pool goes through at step 2
+        MESSAGE(std::string(carry ? "carried pool" : "fresh pool") << ", step 2: " << d.copies_host_to_device << " uploads, "
+                                                       << d.copies_device_to_host << " read-backs, "
+                                                       << d.synchronizations << " synchronisations, "
+                                                       << d.graph_launches << " graph launches");
+        CHECK(d.copies_device_to_host == 3 + 2 * pushed);
+        CHECK(d.graph_launches == 3);  // iterations 1 … 3 replay the capture of iteration 0
+    }
 }
 
 TEST_CASE("budget: a CUDA training iteration without graphs") {

@@ -4,6 +4,7 @@
 // of version 1 still loading, a user-defined ρ⁰ through save/load, and NoCheckpoint vs damage.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -76,10 +77,23 @@ void mixture_moments(const GaussianMixture& g, std::vector<double>& mean, std::v
         for (int j = 0; j < D; ++j) cov[i * D + j] -= mean[i] * mean[j];
 }
 
+// n points of d: sample() with a fixed seed, or (counter) the counter-based draw with a fixed key.
+std::vector<double> draw(const InitialDistribution& d, std::int64_t n, bool counter) {
+    if (!counter) {
+        Rng rng(2024);
+        return d.sample(n, rng);
+    }
+    const detail::CounterSampler s = d.counter_sampler();
+    REQUIRE(s.law != detail::CounterLaw::None);
+    REQUIRE(s.dim == d.dim());
+    std::vector<double> x(static_cast<std::size_t>(n * d.dim()));
+    detail::counter_sample(s, 0x5EEDull, n, x.data());
+    return x;
+}
+
 void check_moments(const InitialDistribution& d, const std::vector<double>& mean, const std::vector<double>& cov,
-                   std::int64_t n) {
-    Rng rng(2024);
-    const std::vector<double> x = d.sample(n, rng);
+                   std::int64_t n, bool counter = false) {
+    const std::vector<double> x = draw(d, n, counter);
     REQUIRE(x.size() == static_cast<std::size_t>(n * d.dim()));
     std::vector<double> m, c;
     moments(x, d.dim(), m, c);
@@ -133,10 +147,13 @@ TEST_CASE("ρ⁰ densities integrate to 1 (1-D and 2-D quadrature)") {
 }
 
 TEST_CASE("ρ⁰ samplers against their log-densities: 1-D bin probabilities and moments") {
+  // sample() (xoshiro) and the counter-based draw of the same law (wgf/detail/counter_sampler.h: the
+  // pretraining's batches on both backends) pass the same checks.
+  for (const bool counter : {false, true}) {
+    CAPTURE(counter);
     const GaussianMixture g = mixture_1d();
     const std::int64_t n = 200000;
-    Rng rng(7);
-    const std::vector<double> x = g.sample(n, rng);
+    const std::vector<double> x = draw(g, n, counter);
     // 24 bins on [−4, 5]; each bin's probability by a fine trapezoid of exp(log ρ). The count is
     // binomial: |count/n − P| < 5 sqrt(P(1 − P)/n) for all bins fails with probability < 1e-5 per bin.
     const int bins = 24;
@@ -156,11 +173,67 @@ TEST_CASE("ρ⁰ samplers against their log-densities: 1-D bin probabilities and
     }
     std::vector<double> mean, cov;
     mixture_moments(g, mean, cov);
-    check_moments(g, mean, cov, n);
+    check_moments(g, mean, cov, n, counter);
     mixture_moments(mixture_2d(), mean, cov);
-    check_moments(mixture_2d(), mean, cov, n);
-    check_moments(UniformBox({-1.0, 2.0}, {3.0, 2.5}), {1.0, 2.25}, {16.0 / 12, 0.0, 0.0, 0.25 / 12}, n);
-    check_moments(Gaussian({1.0, -1.0}, {2.0, 0.5, 0.5, 1.0}), {1.0, -1.0}, {2.0, 0.5, 0.5, 1.0}, n);
+    check_moments(mixture_2d(), mean, cov, n, counter);
+    check_moments(UniformBox({-1.0, 2.0}, {3.0, 2.5}), {1.0, 2.25}, {16.0 / 12, 0.0, 0.0, 0.25 / 12}, n, counter);
+    check_moments(Gaussian({1.0, -1.0}, {2.0, 0.5, 0.5, 1.0}), {1.0, -1.0}, {2.0, 0.5, 0.5, 1.0}, n, counter);
+    // A 3-D Gaussian with a full factor: the in-place transform x = μ + L z reads every z_e it needs.
+    const std::vector<double> c3{4.0, 1.2, -0.8, 1.2, 2.0, 0.5, -0.8, 0.5, 1.5};
+    check_moments(Gaussian({0.5, -2.0, 3.0}, c3), {0.5, -2.0, 3.0}, c3, n, counter);
+  }
+}
+
+TEST_CASE("counter-based draws: standard normals, and point i a function of (key, i) only") {
+    // 1e6 normals of one stream: mean 0 (se 1e-3), variance 1 (se 1.4e-3), fourth moment 3 (se 4.9e-3),
+    // and no correlation between neighbours (a Box–Muller pair's cosine and sine are independent; se
+    // 1e-3): each checked at 6 se.
+    const std::int64_t n = 1000000;
+    double m1 = 0, m2 = 0, m4 = 0, lag = 0, prev = 0;
+    bool finite = true;
+    for (std::int64_t i = 0; i < n; ++i) {
+        const double z = detail::counter_normal(42, static_cast<std::uint64_t>(i));
+        finite = finite && std::isfinite(z);
+        m1 += z / n;
+        m2 += z * z / n;
+        m4 += z * z * z * z / n;
+        if (i > 0) lag += z * prev / (n - 1);
+        prev = z;
+    }
+    CHECK(finite);
+    CHECK(std::abs(m1) < 6e-3);
+    CHECK(std::abs(m2 - 1) < 6 * 1.42e-3);
+    CHECK(std::abs(m4 - 3) < 6 * 4.9e-3);
+    CHECK(std::abs(lag) < 6e-3);
+    bool inside = true;  // uniforms stay inside (0, 1)
+    for (std::uint64_t c = 0; c < 100000; ++c) {
+        const double u = detail::counter_uniform(7, c);
+        inside = inside && u > 0 && u < 1;
+    }
+    CHECK(inside);
+
+    const GaussianMixture g = mixture_2d();
+    const detail::CounterSampler s = g.counter_sampler();
+    std::vector<double> many(2000), few(10), again(2000), other(2000);
+    detail::counter_sample(s, 99, 1000, many.data());
+    detail::counter_sample(s, 99, 5, few.data());
+    detail::counter_sample(s, 99, 1000, again.data());
+    detail::counter_sample(s, 100, 1000, other.data());
+    for (std::size_t i = 0; i < few.size(); ++i) CHECK(few[i] == many[i]);  // point i does not depend on n
+    CHECK(again == many);
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < many.size(); ++i) same += many[i] == other[i] ? 1 : 0;
+    CHECK(same == 0);  // another key, other points
+    // In float the same points, rounded: the in-place transform runs in T, within a few float ulps.
+    std::vector<float> f(2000);
+    detail::counter_sample(s, 99, 1000, f.data());
+    double worst = 0;
+    for (std::size_t i = 0; i < f.size(); ++i) worst = std::max(worst, std::abs(double(f[i]) - many[i]) / (1 + std::abs(many[i])));
+    CHECK(worst <= 1e-6);
+    // Laws without a counter sampler: the user's and another flow's end.
+    const UserDistribution user("u", 1, [](std::int64_t k, Rng&) { return std::vector<double>(static_cast<std::size_t>(k), 0.0); },
+                                [](const double*, std::int64_t k, double* out) { std::fill(out, out + k, 0.0); });
+    CHECK(user.counter_sampler().law == detail::CounterLaw::None);
 }
 
 TEST_CASE("ρ⁰ log-densities: closed forms and support") {
