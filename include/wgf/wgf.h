@@ -2,6 +2,7 @@
 #pragma once
 
 #include "wgf/adam.h"
+#include "wgf/affine_frame.h"
 #include "wgf/baselines.h"
 #include "wgf/config.h"
 #include "wgf/context.h"
@@ -15,6 +16,7 @@
 #include "wgf/jko.h"
 #include "wgf/jko_filter.h"
 #include "wgf/jko_loss.h"
+#include "wgf/laplace.h"
 #include "wgf/logreg.h"
 #include "wgf/logreg_data.h"
 #include "wgf/metrics.h"

@@ -465,6 +465,7 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     real_cases(cases, p, "pretrain-wide-variance", {"-1"});
     cases.push_back({p + " --init random", 2, "usage error: --init"});
     cases.push_back({p + " --precision half", 2, "usage error: --precision"});
+    cases.push_back({p + " --start mode", 2, "usage error: --start"});
     cases.push_back({"posterior --datasets german", 2, "usage error: --out is required"});
     common_cases(cases, p);
     cases.push_back({p + " --datasets german,,banana", 1, "an empty name"});
@@ -487,6 +488,18 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
         CHECK(std::isfinite(g[m]["log_lik"].get<double>()));
     }
     CHECK(std::isfinite(g["jko"]["vs_mala"]["energy_distance"].get<double>()));
+    // The default start: the Laplace frame (Newton converged, a finite log det of the covariance).
+    CHECK(summary["settings"]["start"] == "laplace");
+    CHECK(g["laplace"]["newton_steps"].get<int>() >= 1);
+    CHECK(std::isfinite(g["laplace"]["log_det_covariance"].get<double>()));
+    // The reference's start, from the prior.
+    const std::string prior_run = "posterior --data-dir " + data + " --out cat-post-prior --start prior --steps 1 "
+                                  "--iterations 5 --batch 32 --width 16 --pretrain-iterations 5 --svgd-particles 0 "
+                                  "--mala-chains 0 --eval-samples 64 --threads 1 --quiet";
+    REQUIRE(wgf(prior_run, 300).status == 0);
+    const json gp = json::parse(slurp("cat-post-prior/summary.json"))["datasets"][0];
+    CHECK(!gp.contains("laplace"));
+    CHECK(std::isfinite(gp["jko"]["log_lik"].get<double>()));
     // The baselines alone against the first run's MALA samples; a reference of the wrong shape is
     // refused before any work.
     const std::string q = "posterior --data-dir " + data + " --no-jko --reference-dir cat-post --svgd-particles 20 "
