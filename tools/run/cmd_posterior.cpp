@@ -39,10 +39,10 @@ struct PosteriorSettings {
     // where the posterior's covariance is ≈ I, to t = 20; fewer, larger Adam steps that decay within
     // each JKO step. From the prior (--start prior) the time must follow the posterior's largest
     // variance instead (5 steps of 0.1 on five of the eight datasets).
-    int steps = 10, iterations = 300, width = 64;
+    int steps = 5, iterations = 300, width = 64;
     // minibatch −1: the reference's choice, the full data up to kFullDataRows training rows, else 512
     std::int64_t batch = 512, minibatch = -1, eval_samples = 4096;
-    double tau = 2.0, lr = 1e-2, lr_end_ratio = 0.1, average_tail = 0.0;
+    double tau = 4.0, lr = 1e-2, lr_end_ratio = 0.1, average_tail = 0.0;
     std::string init = "pretrain", precision = "float";
     std::string start = "laplace";  // the flow in the Laplace frame from N(x*, H⁻¹); or "prior"
     int pretrain_iterations = 1000;

@@ -21,14 +21,14 @@ for d in $datasets; do
     [ -f "$out/mala-$d/$d/mala-samples.npy" ] ||
         "$wgf" posterior --datasets "$d" --out "$out/mala-$d" --no-jko --svgd-particles 0 --threads "$threads" \
             --seed 1000 --quiet $mala
-    # START=laplace (the default, `wgf posterior`'s): the flow in the Laplace frame, where the posterior's
-    # covariance is ≈ I, 10 steps of τ = 2 on every dataset. START=prior (the reference's ρ⁰): the flow's
-    # time follows the posterior, t ≈ 5 λ_max(posterior covariance), so that the slowest direction
+    # START=laplace (the default, `wgf posterior`'s): the flow in the Laplace frame, where the
+    # posterior's covariance is ≈ I, 5 steps of τ = 4 (t = 20) on every dataset. START=prior (the
+    # reference's ρ⁰): the flow's time follows the posterior, t ≈ 5 λ_max(posterior covariance), so that the slowest direction
     # (relaxation rate 1/λ_max for a near-Gaussian posterior) is within e^{-5} (docs/VALIDATION.md).
     # λ_max ≈ 0.1 (log α) on german, twonorm, ringnorm, waveform, splice: t = 0.5 (5 steps of 0.1);
     # 0.38 on diabetis: t = 2; 0.65 on banana: t = 3.2.
     if [ "$start" = laplace ]; then
-        flow="--start laplace --steps 10 --tau 2"
+        flow="--start laplace --steps 5 --tau 4"
     else
         flow="--start prior --steps 5 --tau 0.1"
         [ "$d" = diabetis ] && flow="--start prior --steps 10 --tau 0.2"
