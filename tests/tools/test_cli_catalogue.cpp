@@ -493,13 +493,18 @@ TEST_CASE("wgf posterior: bad options and datasets are refused before training; 
     CHECK(g["laplace"]["newton_steps"].get<int>() >= 1);
     CHECK(std::isfinite(g["laplace"]["log_det_covariance"].get<double>()));
     // The reference's start, from the prior.
+    // With a data minibatch: SVGD's result depends on its own settings only, not on the JKO flow's
+    // evaluations before it (each method has its own minibatch stream).
+    const std::string svgd = " --minibatch 64 --svgd-particles 20 --svgd-iterations 5 --reference-dir cat-post";
     const std::string prior_run = "posterior --data-dir " + data + " --out cat-post-prior --start prior --steps 1 "
-                                  "--iterations 5 --batch 32 --width 16 --pretrain-iterations 5 --svgd-particles 0 "
-                                  "--mala-chains 0 --eval-samples 64 --threads 1 --quiet";
+                                  "--iterations 5 --batch 32 --width 16 --pretrain-iterations 5 --eval-samples 64 "
+                                  "--threads 1 --quiet" + svgd;
     REQUIRE(wgf(prior_run, 300).status == 0);
     const json gp = json::parse(slurp("cat-post-prior/summary.json"))["datasets"][0];
     CHECK(!gp.contains("laplace"));
     CHECK(std::isfinite(gp["jko"]["log_lik"].get<double>()));
+    REQUIRE(wgf("posterior --data-dir " + data + " --out cat-post-svgd --no-jko --threads 1 --quiet" + svgd, 300).status == 0);
+    CHECK(slurp("cat-post-prior/german/svgd-samples.npy") == slurp("cat-post-svgd/german/svgd-samples.npy"));
     // The baselines alone against the first run's MALA samples; a reference of the wrong shape is
     // refused before any work.
     const std::string q = "posterior --data-dir " + data + " --no-jko --reference-dir cat-post --svgd-particles 20 "

@@ -200,15 +200,18 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
                          out["jko"]["accuracy"].get<double>(), out["jko"]["log_lik"].get<double>(), jko_train);
     }
 
-    // SVGD (the same potential: with a minibatch, one batch per iteration shared by the particles).
+    // SVGD: the same posterior, its own instance (with a minibatch, one batch per iteration shared by
+    // the particles), so that its minibatch stream, hence its result, depends on its own settings and
+    // the seed only, not on how many evaluations the JKO flow made before.
     std::vector<double> svgd_samples;
     if (s.svgd_particles > 0) {
         wgf::SvgdOptions so;
         so.particles = s.svgd_particles;
         so.iterations = s.svgd_iterations;
         wgf::Rng srng(seed * 1000003ull + 11);
+        const wgf::LogisticPosteriorPotential<T> svgd_potential(ds.X_train, ds.y_train, ds.dim, po);
         t0 = clock::now();
-        svgd_samples = wgf::svgd<T>(ctx, *potential, *prior, so, srng);
+        svgd_samples = wgf::svgd<T>(ctx, svgd_potential, *prior, so, srng);
         out["svgd"] = predictive_json(ds, svgd_samples);
         out["svgd"]["seconds"] = seconds_since(t0);
         npy_write(dir + "/svgd-samples.npy", svgd_samples, {s.svgd_particles, D});
