@@ -36,6 +36,14 @@ std::int64_t count_nonfinite(const std::vector<double>& v) {
 
 // ---- Gaussian -------------------------------------------------------------------------------------
 
+Gaussian Gaussian::standard(int dim) {
+    WGF_CHECK(dim >= 1, "Gaussian::standard: dimension " << dim << " must be >= 1");
+    const std::size_t D = static_cast<std::size_t>(dim);
+    std::vector<double> identity(D * D, 0.0);
+    for (std::size_t i = 0; i < D; ++i) identity[i * D + i] = 1.0;
+    return Gaussian(std::vector<double>(D, 0.0), std::move(identity));
+}
+
 Gaussian::Gaussian(std::vector<double> mean, std::vector<double> cov) : m_mean(std::move(mean)), m_cov(std::move(cov)) {
     const int D = static_cast<int>(m_mean.size());
     WGF_CHECK(D >= 1, "Gaussian: the mean is empty (its size is the dimension D)");

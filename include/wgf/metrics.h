@@ -17,6 +17,8 @@ namespace wgf {
 class Gaussian : public InitialDistribution {
 public:
     Gaussian(std::vector<double> mean, std::vector<double> cov);
+    /// N(0, I) in D = dim.
+    static Gaussian standard(int dim);
     int dim() const override { return static_cast<int>(m_mean.size()); }
     const std::vector<double>& mean() const { return m_mean; }
     const std::vector<double>& cov() const { return m_cov; }

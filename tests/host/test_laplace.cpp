@@ -21,6 +21,7 @@
 #include "wgf/laplace.h"
 #include "wgf/logreg.h"
 #include "wgf/logreg_data.h"
+#include "wgf/metrics.h"
 #include "wgf/random.h"
 
 #ifndef WGF_DATA_DIR
@@ -102,6 +103,13 @@ TEST_CASE("AffineFrame: x = m + L y and back, log det, bad frames") {
     nan_factor.factor[3] = std::nan("");
     CHECK(contains(error_of([&] { nan_factor.validate(); }), "factor[1][0] is not finite"));
     CHECK(contains(error_of([&] { f.to_x(std::vector<double>(4)); }), "not points of D = 3"));
+
+    // The frame's ρ⁰: N(0, I).
+    const Gaussian std3 = Gaussian::standard(3);
+    CHECK(std3.dim() == 3);
+    CHECK(std3.mean() == std::vector<double>{0, 0, 0});
+    CHECK(std3.cov() == std::vector<double>{1, 0, 0, 0, 1, 0, 0, 0, 1});
+    CHECK(contains(error_of([] { Gaussian::standard(0); }), "dimension 0 must be >= 1"));
 }
 
 TEST_CASE("FramedPotential: the inner potential at m + L y, gradient Lᵀ ∇Φ against finite differences") {

@@ -145,9 +145,7 @@ TEST_CASE("the flow in the Laplace frame reaches the MALA posterior (`wgf poster
     const LaplaceApproximation lap = laplace_approximation(exact, x0);
     JkoSolver<float> solver(ctx, IcnnShape::uniform(D, 32, 2),
                             std::make_shared<const FramedPotential<float>>(post.phi, lap.frame), fast_options(4, 5));
-    std::vector<double> eye(static_cast<std::size_t>(D * D), 0.0);
-    for (int i = 0; i < D; ++i) eye[static_cast<std::size_t>(i * D + i)] = 1.0;
-    Flow<float> flow(std::make_shared<const Gaussian>(std::vector<double>(static_cast<std::size_t>(D), 0.0), eye));
+    Flow<float> flow(std::make_shared<const Gaussian>(Gaussian::standard(D)));
     solver.run(flow);
     Rng rng(6);
     std::vector<double> logp;

@@ -65,12 +65,6 @@ struct PosteriorSettings {
     bool quiet = false;
 };
 
-std::vector<double> identity_matrix(int D) {
-    std::vector<double> I(static_cast<std::size_t>(D) * D, 0.0);
-    for (int i = 0; i < D; ++i) I[static_cast<std::size_t>(i) * D + i] = 1.0;
-    return I;
-}
-
 double seconds_since(
 std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -156,8 +150,7 @@ nlohmann::json run_dataset(const PosteriorSettings& s, const std::string& name, 
             const wgf::LaplaceApproximation lap = wgf::laplace_approximation(exact, x0, lo);
             frame = lap.frame;
             flow_potential = std::make_shared<const wgf::FramedPotential<T>>(potential, frame);
-            rho0 = std::make_shared<const wgf::Gaussian>(std::vector<double>(static_cast<std::size_t>(D), 0.0),
-                                                         identity_matrix(D));
+            rho0 = std::make_shared<const wgf::Gaussian>(wgf::Gaussian::standard(D));
             out["laplace"] = {{"newton_steps", lap.iterations}, {"seconds", seconds_since(tl)},
                               {"log_det_covariance", 2 * frame.log_det()}};
         }
