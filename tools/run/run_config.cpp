@@ -10,8 +10,10 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "binary_io.h"  // the library's bounded file read
+#include "reference_instances.h"
 #include "wgf/error.h"
 #include "wgf/flow.h"
 #include "wgf/metrics.h"
@@ -255,14 +257,21 @@ void read_mixture(Section& s, int D, std::vector<double>& w, std::vector<double>
     cov = s.covariances(K, D);
 }
 
-// The reference's random "cube" mixture (PAPER-SPEC §7.1): K equal-weight isotropic Gaussians of
-// standard deviation std, centres uniform in [−span, span]^D, drawn from wgf's Rng(seed).
-void cube_mixture(int K, int D, double span, double std, std::uint64_t seed, std::vector<double>& w,
-                  std::vector<double>& mu, std::vector<double>& cov) {
+// Centres uniform in [−span, span]^D (K rows of D) from wgf's Rng(seed): the reference's
+// distribution of "cube" instances (PAPER-SPEC §7.1), not its instances (reference_instances.h).
+std::vector<double> wgf_cube_centres(int K, int D, double span, std::uint64_t seed) {
     wgf::Rng rng(seed);
-    w.assign(static_cast<std::size_t>(K), 1.0);
-    mu.resize(static_cast<std::size_t>(K) * D);
+    std::vector<double> mu(static_cast<std::size_t>(K) * static_cast<std::size_t>(D));
     for (auto& v : mu) v = -span + 2 * span * rng.uniform();
+    return mu;
+}
+
+// The reference's random "cube" mixture: K equal-weight isotropic Gaussians of standard deviation
+// std with the given centres.
+void cube_mixture(int K, int D, double std, std::vector<double> centres, std::vector<double>& w,
+                  std::vector<double>& mu, std::vector<double>& cov) {
+    w.assign(static_cast<std::size_t>(K), 1.0);
+    mu = std::move(centres);
     cov.assign(static_cast<std::size_t>(K) * D * D, 0.0);
     for (int k = 0; k < K; ++k)
         for (int i = 0; i < D; ++i) cov[(static_cast<std::size_t>(k) * D + i) * D + i] = std * std;
@@ -379,9 +388,19 @@ RunConfig load_run_config(const std::string& path, const std::vector<std::string
         if (!pot.has("span")) pot.fail("span", "missing (required)");
         const double span = pot.positive("span", 0.0);
         const double std = pot.positive("std", 1.0);
-        const auto seed = static_cast<std::uint64_t>(pot.integer("seed", static_cast<std::int64_t>(cfg.jko.seed), 0, INT64_MAX));
         check_dense(pot, "components", static_cast<std::uint64_t>(K), static_cast<std::uint64_t>(D));
-        cube_mixture(K, D, span, std, seed, cfg.weights, cfg.means, cfg.covs);
+        if (pot.has("reference_key")) {  // the reference's own instance (PAPER-SPEC §11)
+            if (pot.has("seed")) pot.fail("seed", "give either seed (wgf's generator) or reference_key and reference_run, not both");
+            const std::string key = pot.str("reference_key", "");
+            if (key.empty()) pot.fail("reference_key", "must not be empty");
+            if (!pot.has("reference_run")) pot.fail("reference_run", "missing (required with reference_key)");
+            const int run = static_cast<int>(pot.integer("reference_run", 0, 0, INT32_MAX));
+            cube_mixture(K, D, std, reference_cube_centres(key, D, run, K, span), cfg.weights, cfg.means, cfg.covs);
+        } else {
+            if (pot.has("reference_run")) pot.fail("reference_run", "only with reference_key");
+            const auto seed = static_cast<std::uint64_t>(pot.integer("seed", static_cast<std::int64_t>(cfg.jko.seed), 0, INT64_MAX));
+            cube_mixture(K, D, std, wgf_cube_centres(K, D, span, seed), cfg.weights, cfg.means, cfg.covs);
+        }
     }
     pot.reject_unknown();
 
