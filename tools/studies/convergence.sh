@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The convergence study (PAPER-SPEC §7.1, issue 7): for each D and instance, train wgf's flow with
-# examples/convergence.toml, the D-specific target (K = D/2 + 4 centres in [−5, 5]^D, as the
-# reference's table) and wgf's fast settings for two CPU cores (W = 128, 400 iterations per step, a
+# examples/convergence.toml, the D-specific target (K = D/2 + 4 centres in [−5, 5]^D: instance i is
+# the reference's own run i, drawn as it draws them, so that every row compares with its stored
+# per-run result) and wgf's fast settings for two CPU cores (W = 128, 400 iterations per step, a
 # carried pool of 262144 points; docs/VALIDATION.md), then run the Euler–Maruyama + KDE baselines on
 # the same instance (PARTICLES="" skips them). Extra options override the fast settings.
 #   tools/studies/convergence.sh OUT_DIR "2 4 6 8 10 12" "0 1 2 3 4" [extra wgf run options...]
@@ -16,9 +17,11 @@ mkdir -p "$out"
 fast=(--set network.width=128 --set training.iterations=400 --set training.pool_size=262144 --set training.carry_pool=true)
 for d in $dims; do
   k=$(( d / 2 + 4 ))  # 5, 6, 7, 8, 9, 10 for D = 2 … 12 (PAPER-SPEC §7.1)
+  case $d in 2) key=venus;; 4) key=earth;; 6) key=mars;; 8) key=saturn;; 10) key=jupiter;; 12) key=uran;;
+    *) echo "D = $d is not in the reference's table (2, 4, …, 12)" >&2; exit 2;; esac
   for i in $instances; do
     run="$out/D$d-i$i"
-    common=(--set flow.dim=$d --set potential.components=$k --set potential.seed=$(( 1000 * d + i )) --set flow.seed=$i)
+    common=(--set flow.dim=$d --set potential.components=$k --set "potential.reference_key=\"$key\"" --set potential.reference_run=$i --set flow.seed=$i)
     echo "== D=$d instance $i: wgf run"
     "$wgf" run "$here/examples/convergence.toml" "${common[@]}" "${fast[@]}" --set "output.dir=\"$run\"" \
         --set output.at_steps=[40] --set output.samples=0 --set output.metric_samples=8192 --quiet "$@"

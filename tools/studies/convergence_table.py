@@ -5,8 +5,17 @@ Medians over the instances found, per D: wgf's SymKL and energy distance at t = 
 the EM + KDE baselines', and the reference's medians (PAPER-SPEC §9.1); the mode-occupancy floor
 (SymKL between the laws of the most likely component under the simulated flow and under π: the
 largest EM run's particles, and wgf's samples), a lower bound of the exact flow's SymKL at t = 4;
-then one line per instance."""
+then one line per instance, beside the reference's own result on the same instance (its stored
+per-run results, reference_convergence_runs.json; instance i is the reference's run i)."""
 import glob, json, os, statistics, sys
+
+REF_RUNS = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference_convergence_runs.json")))["runs"]
+
+def ref_sym(d, name, method="ICNN_jko"):
+    """The reference's SymKL on instance D<d>-i<i> (None when not in its table)."""
+    run = int(name[name.index("-i") + 2:])
+    runs = REF_RUNS.get(str(d), {}).get(method, [])
+    return runs[run]["kl_train"] + runs[run]["kl_target"] if run < len(runs) and runs[run] else None
 
 REF_ICNN = {2: 0.0558, 4: 0.145, 6: 0.342, 8: 0.406, 10: 0.297, 12: 0.489}
 REF_EM = {2: (0.233, 0.096, 0.0664), 4: (1.37, 0.625, 0.369), 6: (3.87, 2.33, 1.54), 8: (8.00, 5.14, 3.74),
@@ -51,12 +60,13 @@ def main(out):
         print(f"| {d} | {len(r['sym'])} | {med(r['sym']):.3g} | {med(r['energy']):.3g} | {med(r['train']):.0f} | "
               f"{REF_ICNN.get(d, float('nan'))} | {em} | {ems} | {ref} | {med(r['em_mode']):.2g} / {med(r['mode']):.2g} |")
     print()
-    print("| instance | wgf SymKL | KL(ρ‖π) | KL(π‖ρ) | mode floor EM / wgf | train s |")
-    print("|---|---|---|---|---|---|")
+    print("| instance | wgf SymKL | KL(ρ‖π) | KL(π‖ρ) | reference ICNN SymKL | mode floor EM / wgf | train s |")
+    print("|---|---|---|---|---|---|---|")
     f = lambda v: "—" if v is None else f"{v:.3g}"
     for d in sorted(rows):
         for i in sorted(rows[d]["inst"], key=lambda i: i["name"]):
-            print(f"| {i['name']} | {f(i['sym'])} | {f(i['fwd'])} | {f(i['rev'])} | {f(i['em_mode'])} / {f(i['mode'])} | "
+            print(f"| {i['name']} | {f(i['sym'])} | {f(i['fwd'])} | {f(i['rev'])} | {f(ref_sym(d, i['name']))} | "
+                  f"{f(i['em_mode'])} / {f(i['mode'])} | "
                   f"{i['train']:.0f} |")
 
 if __name__ == "__main__":
