@@ -25,6 +25,9 @@ def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else float("nan")
 
+def g2(v):
+    return "—" if v != v else f"{v:.2g}"  # NaN (no runs): a dash
+
 def main(out):
     rows = {}
     for path in glob.glob(os.path.join(out, "D*-i*", "summary.json")):
@@ -58,7 +61,7 @@ def main(out):
         ems = " / ".join(f"{med(r['em'][p]['secs']):.0f}" if p in r["em"] else "—" for p in (1000, 10000, 50000))
         ref = " / ".join(f"{v:.3g}" for v in REF_EM.get(d, ()))
         print(f"| {d} | {len(r['sym'])} | {med(r['sym']):.3g} | {med(r['energy']):.3g} | {med(r['train']):.0f} | "
-              f"{REF_ICNN.get(d, float('nan'))} | {em} | {ems} | {ref} | {med(r['em_mode']):.2g} / {med(r['mode']):.2g} |")
+              f"{REF_ICNN.get(d, float('nan'))} | {em} | {ems} | {ref} | {g2(med(r['em_mode']))} / {g2(med(r['mode']))} |")
     print()
     print("| instance | wgf SymKL | KL(ρ‖π) | KL(π‖ρ) | reference ICNN SymKL | mode floor EM / wgf | train s |")
     print("|---|---|---|---|---|---|---|")
